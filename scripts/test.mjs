@@ -1,0 +1,46 @@
+// `npm test`: type-check, compile the tests with esbuild, then run them with node's own test runner.
+// Unit tests always run; integration tests run real containers as the current user (rootless when not
+// root). A suite that needs an environment it lacks skips with the reason printed.
+import { build } from 'esbuild';
+import { readdirSync, rmSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const args = process.argv.slice(2);
+const only = args.find((a) => !a.startsWith('-')); // e.g. "unit" or "integration" or a file filter
+const skipTypecheck = args.includes('--no-typecheck');
+
+function testFiles(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? testFiles(join(dir, e.name)) : e.name.endsWith('.test.ts') ? [join(dir, e.name)] : [],
+  );
+}
+
+if (!skipTypecheck) {
+  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'], { stdio: 'inherit' });
+  if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+}
+
+if (!existsSync('dist/tsrunc.js') || !existsSync('helpers/build/libtsrunc.so')) {
+  console.error('tsrunc: not built: run `npm run build` first');
+  process.exit(1);
+}
+
+const files = testFiles('test').filter((f) => !only || f.includes(only));
+rmSync('build/test', { recursive: true, force: true });
+await build({
+  entryPoints: files,
+  outdir: 'build/test',
+  outbase: 'test',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  outExtension: { '.js': '.mjs' },
+  logLevel: 'warning',
+});
+const compiled = files.map((f) => join('build', f).replace(/\.ts$/, '.mjs'));
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...compiled], { stdio: 'inherit' });
+process.exit(r.status ?? 1);
