@@ -71,6 +71,8 @@ export type Op =
   | { op: 'mask'; path: string; origin: Origin }
   /** Bind a path onto itself and remount it read-only (keeping locked flags); missing paths are skipped. */
   | { op: 'readonly'; path: string; origin: Origin }
+  /** mkdir -p in the container's root after pivot (runc creates a missing process.cwd). */
+  | { op: 'mkdir'; path: string; mode: number; origin: Origin }
   /** Remount "/" read-only (root.readonly), keeping locked flags. */
   | { op: 'readonly-root'; origin: Origin }
   | { op: 'sethostname'; name: string; origin: Origin }

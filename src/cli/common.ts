@@ -1,0 +1,61 @@
+// What every command shares: the log built from the global flags, and the runtime context.
+import { TsruncError } from '../errors.js';
+import { Log, type LogFormat } from './output.js';
+import { makeContext, type Context } from '../runtime/context.js';
+
+let current: Log = new Log(undefined, 'text', false);
+
+/** The log of this invocation (main.ts prints the final error through it). */
+export function log(): Log {
+  return current;
+}
+
+/** Builds the log from the global flags; a bad --log-format is refused. */
+export function setupLog(flags: Record<string, unknown>): Log {
+  const format = String(flags.logFormat ?? 'text');
+  if (format !== 'text' && format !== 'json') {
+    throw new TsruncError('invalid-argument', `--log-format: "${format}" is not one of text, json`);
+  }
+  const file = typeof flags.log === 'string' && flags.log !== '' ? flags.log : undefined;
+  current = new Log(file, format as LogFormat, flags.debug === true);
+  return current;
+}
+
+/** The runtime context for the global flags (--root, --rootless). */
+export function context(flags: Record<string, unknown>): Context {
+  const mode = String(flags.rootless ?? 'auto');
+  if (mode !== 'auto' && mode !== 'true' && mode !== 'false') {
+    throw new TsruncError('invalid-argument', `--rootless: "${mode}" is not one of auto, true, false`);
+  }
+  if (flags.systemdCgroup === true) {
+    throw new TsruncError('not-supported', '--systemd-cgroup: cgroups are not supported by tsrunc yet');
+  }
+  const l = current;
+  return makeContext({
+    root: typeof flags.root === 'string' ? flags.root : undefined,
+    rootless: mode,
+    logger: { warn: (m) => l.warn(m), debug: (m) => l.debug(m) },
+  });
+}
+
+/** The single container id a command takes, checked for extra arguments. */
+export function oneId(args: string[], command: string, extra = 0): string {
+  if (args.length === 0 || args[0] === '') throw new TsruncError('invalid-argument', `${command}: missing container id`);
+  if (args.length > 1 + extra) throw new TsruncError('invalid-argument', `${command}: unexpected argument "${args[1 + extra]}"`);
+  return args[0]!;
+}
+
+/** A non-negative integer flag such as --preserve-fds. */
+export function intFlag(flags: Record<string, unknown>, name: string, flag: string): number {
+  const v = flags[name];
+  if (v === undefined) return 0;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new TsruncError('invalid-argument', `${flag}: "${String(v)}" is not a non-negative integer`);
+  return n;
+}
+
+/** Flags the runtime does not implement yet are refused, never ignored. */
+export function refuse(flags: Record<string, unknown>, name: string, flag: string, why: string): void {
+  const v = flags[name];
+  if (v !== undefined && v !== false && v !== '') throw new TsruncError('not-supported', `${flag}: ${why}`);
+}

@@ -1,0 +1,97 @@
+// Builds the cac parser with runc's commands and global flags, without running anything: main.ts
+// runs it, unit tests parse with { run: false }. Each command's module is imported only when it runs.
+import { cac, type CAC } from 'cac';
+import { VERSION, SPEC_VERSION } from '../version.js';
+
+/** Parsed global flags (runc's). */
+export interface GlobalFlags {
+  root?: string;
+  log?: string;
+  logFormat?: string;
+  debug?: boolean;
+  rootless?: string;
+  systemdCgroup?: boolean;
+}
+
+/** What a command's action receives: its positional arguments and every flag. */
+export type Action = (args: string[], flags: Record<string, unknown>) => Promise<number | void>;
+
+/** Each command is a module exporting `action`. */
+const commands: Record<string, () => Promise<{ action: Action }>> = {
+  create: () => import('./create.js'),
+  start: () => import('./start.js'),
+  run: () => import('./run.js'),
+  state: () => import('./state.js'),
+  list: () => import('./list.js'),
+  kill: () => import('./kill.js'),
+  delete: () => import('./delete.js'),
+  spec: () => import('./spec.js'),
+};
+
+/** An action that loads the command's module when (and only when) it runs; resolves to the exit code. */
+function wire(name: string) {
+  return async (...params: unknown[]): Promise<number> => {
+    const flags = params[params.length - 1] as Record<string, unknown>;
+    const args = params.slice(0, -1).flat().filter((a) => a !== undefined).map(String);
+    const mod = await commands[name]!();
+    const code = await mod.action(args, flags);
+    return typeof code === 'number' ? code : 0;
+  };
+}
+
+export function createCLI(): CAC {
+  const cli = cac('tsrunc');
+  cli
+    .option('--root <dir>', 'root directory for storage of container state')
+    .option('--log <file>', 'file to write logs to (default: stderr only)')
+    .option('--log-format <format>', 'log format: text or json', { default: 'text' })
+    .option('--debug', 'enable debug logging and show stack traces')
+    .option('--rootless <mode>', 'rootless mode: auto, true or false', { default: 'auto' })
+    .option('--systemd-cgroup', 'use systemd to manage cgroups');
+
+  cli
+    .command('create <container-id>', 'create a container')
+    .option('-b, --bundle <dir>', 'path to the bundle directory', { default: '.' })
+    .option('--pid-file <file>', 'file to write the init process pid to')
+    .option('--console-socket <path>', 'unix socket that receives the pty master (not supported yet)')
+    .option('--no-pivot', 'do not use pivot_root (for a rootfs on a ramdisk)')
+    .option('--no-new-keyring', 'do not create a new session keyring')
+    .option('--preserve-fds <n>', 'pass N extra fds (3…3+N-1) to the container', { default: 0 })
+    .action(wire('create'));
+  cli.command('start <container-id>', 'start a created container').action(wire('start'));
+  cli
+    .command('run <container-id>', 'create and run a container')
+    .option('-b, --bundle <dir>', 'path to the bundle directory', { default: '.' })
+    .option('--pid-file <file>', 'file to write the init process pid to')
+    .option('--console-socket <path>', 'unix socket that receives the pty master (not supported yet)')
+    .option('-d, --detach', 'detach from the container process')
+    .option('--keep', 'keep the container state after it exits')
+    .option('--no-pivot', 'do not use pivot_root')
+    .option('--no-new-keyring', 'do not create a new session keyring')
+    .option('--preserve-fds <n>', 'pass N extra fds (3…3+N-1) to the container', { default: 0 })
+    .action(wire('run'));
+  cli.command('state <container-id>', 'print the state of a container as JSON').action(wire('state'));
+  cli
+    .command('list', 'list containers')
+    .alias('ps-list')
+    .option('-f, --format <format>', 'table or json', { default: 'table' })
+    .option('-q, --quiet', 'print only the ids')
+    .action(wire('list'));
+  cli
+    .command('kill <container-id> [signal]', 'send a signal (default SIGTERM) to the container init')
+    .option('-a, --all', 'send to all processes of the container (not supported yet)')
+    .action(wire('kill'));
+  cli
+    .command('delete <container-id>', 'delete a container')
+    .option('-f, --force', 'kill the container first if it is running')
+    .action(wire('delete'));
+  cli
+    .command('spec', 'write a new config.json')
+    .option('-b, --bundle <dir>', 'directory to write config.json in', { default: '.' })
+    .option('--rootless', 'generate a config for a rootless container')
+    .action(wire('spec'));
+
+  cli.help();
+  cli.version(`${VERSION}\nspec: ${SPEC_VERSION}`);
+  return cli;
+}

@@ -1,0 +1,43 @@
+// Entry point of the tsrunc command: parse, run one command, print an error once as one line
+// (the stack only with --debug), exit with runc's codes.
+import { createCLI } from './create-cli.js';
+import { log, setupLog } from './common.js';
+import { TsruncError } from '../errors.js';
+
+async function main(argv: string[]): Promise<number> {
+  const cli = createCLI();
+  let parsed;
+  try {
+    parsed = cli.parse(argv, { run: false });
+    setupLog(parsed.options);
+  } catch (e) {
+    log().error(oneLine(e));
+    return 1;
+  }
+  if (parsed.options.help === true || parsed.options.version === true) return 0;
+  if (cli.matchedCommand === undefined) {
+    if (parsed.args.length > 0) {
+      log().error(`unknown command "${String(parsed.args[0])}" (see tsrunc --help)`);
+      return 1;
+    }
+    cli.outputHelp();
+    return 0;
+  }
+  try {
+    const code: unknown = await cli.runMatchedCommand();
+    return typeof code === 'number' ? code : 0;
+  } catch (e) {
+    const l = log();
+    l.error(oneLine(e) + (e instanceof TsruncError && e.hint !== undefined ? ` (${e.hint})` : ''));
+    if (l.debugEnabled && e instanceof Error && e.stack !== undefined) process.stderr.write(e.stack + '\n');
+    return 1;
+  }
+}
+
+/** The message of any error, flattened to one line; cac's own errors are rephrased. */
+function oneLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.replace(/\s*\n\s*/g, '; ').replace(/^Unknown option `(.*)`$/, 'unknown flag $1');
+}
+
+process.exit(await main(process.argv));

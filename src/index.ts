@@ -1,0 +1,10 @@
+// The embeddable API: the same code paths the CLI uses.
+export { TsruncError, type ErrorCode } from './errors.js';
+export { makeContext, type RuntimeOptions, type Context, type Logger } from './runtime/context.js';
+export { createContainer, type CreateOptions } from './runtime/create.js';
+export { startContainer } from './runtime/start.js';
+export { runContainer, type RunOptions } from './runtime/run.js';
+export { killContainer } from './runtime/kill.js';
+export { deleteContainer } from './runtime/delete.js';
+export { containerState, listContainers } from './runtime/query.js';
+export type { OciState } from './runtime/live-status.js';

@@ -1,0 +1,246 @@
+// specconv: the one place where config.json becomes the plan the C core runs. Pure: the few host facts
+// it needs arrive in `PlanContext`, and it returns plain data.
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { TsruncError } from '../errors.js';
+import type { Config } from '../spec/schema.js';
+import type { Op, Origin } from '../native/plan.js';
+import { parseMountOptions, MS_BIND, MS_REC, MS_REMOUNT, MS_SLAVE, MS_PRIVATE } from './mount-options.js';
+import { capMask } from './capabilities.js';
+import { rlimitNumber } from './rlimits.js';
+import { namespaceFlag } from './namespaces.js';
+import { DEFAULT_DEVICES, devSymlinks, deviceModeBits, type DeviceSpec } from './devices.js';
+
+/** Host facts the conversion needs. */
+export interface PlanContext {
+  /** Absolute bundle directory (relative bind sources are relative to it). */
+  bundle: string;
+  /** Absolute, symlink-free rootfs path. */
+  rootfs: string;
+  /** The caller is not real root: devices are bound, not mknod'ed, and so on. */
+  rootless: boolean;
+  /** /proc/kcore exists on the host. */
+  hostHasKcore: boolean;
+  /** The caller's own cgroup2 directory, bound when a cgroup2 mount is not permitted. */
+  cgroup2Dir: string | null;
+  /** --no-pivot. */
+  noPivot: boolean;
+  /** The supplementary groups (from the rootfs' /etc/group) and HOME (from /etc/passwd) of process.user. */
+  execUser: { home: string; groups: number[] };
+  /** setgroups(2) will be denied in the container's user namespace (single-ID map written directly). */
+  setgroupsDenied: boolean;
+  /** What a host path is, for bind mounts and devices. */
+  statHost(path: string): 'dir' | 'file' | 'missing';
+}
+
+/** A namespace to join: the runtime opens `path` and hands the fd to the C core. */
+export interface NamespaceJoin {
+  flag: number;
+  path: string;
+  origin: Origin;
+}
+
+export interface Plan {
+  newNamespaces: number;
+  joinNamespaces: NamespaceJoin[];
+  /** The container gets a user namespace of its own (the parent must write its id maps). */
+  newUserNamespace: boolean;
+  ops: Op[];
+}
+
+const CLONE_NEWUSER = 0x10000000;
+const CLONE_NEWNET = 0x40000000;
+const CLONE_NEWCGROUP = 0x02000000;
+const RLIM_INFINITY = (1n << 64n) - 1n;
+
+/** Compiles a validated config into the plan. Throws TsruncError('invalid-config') on what it cannot do. */
+export function buildPlan(config: Config, ctx: PlanContext): Plan {
+  const linux = config.linux ?? {};
+  const process = config.process;
+  if (process === undefined) throw new TsruncError('invalid-config', 'config.json: /process: required to create a container');
+
+  let newNamespaces = 0;
+  const joinNamespaces: NamespaceJoin[] = [];
+  (linux.namespaces ?? []).forEach((ns, i) => {
+    const flag = namespaceFlag(ns.type);
+    if (ns.path !== undefined && ns.path !== '') {
+      joinNamespaces.push({ flag, path: ns.path, origin: { pointer: `/linux/namespaces/${i}/path`, what: ns.path } });
+    } else {
+      newNamespaces |= flag;
+    }
+  });
+  // The user namespace is joined first: the others are then owned by (and permitted in) it.
+  joinNamespaces.sort((a, b) => Number(b.flag === CLONE_NEWUSER) - Number(a.flag === CLONE_NEWUSER));
+  const newUserNamespace = (newNamespaces & CLONE_NEWUSER) !== 0;
+  const inUserNamespace = newUserNamespace || joinNamespaces.some((j) => j.flag === CLONE_NEWUSER);
+
+  const ops: Op[] = [];
+  const at = (pointer: string, what?: string): Origin => (what === undefined ? { pointer } : { pointer, what });
+
+  if (newUserNamespace && mapsRoot(linux.uidMappings) && mapsRoot(linux.gidMappings)) {
+    // Become root of the new namespace proper (the caller may not be the ID mapped to 0).
+    ops.push({ op: 'setresgid', gid: 0, origin: at('/linux/gidMappings') });
+    ops.push({ op: 'setresuid', uid: 0, origin: at('/linux/uidMappings') });
+  }
+  if (process.oomScoreAdj !== undefined) ops.push({ op: 'oom-score-adj', value: process.oomScoreAdj, origin: at('/process/oomScoreAdj') });
+  if (newNamespaces & CLONE_NEWNET) ops.push({ op: 'loopback-up', origin: at('/linux/namespaces') });
+
+  ops.push(...mountOps(config, ctx, inUserNamespace, (newNamespaces & CLONE_NEWNET) !== 0, (newNamespaces & CLONE_NEWCGROUP) !== 0));
+  ops.push(ctx.noPivot ? { op: 'chroot', origin: at('/root/path') } : { op: 'pivot-root', origin: at('/root/path') });
+  if (linux.rootfsPropagation !== undefined) {
+    ops.push({ op: 'root-propagation', propagation: propagationFlags(linux.rootfsPropagation), origin: at('/linux/rootfsPropagation') });
+  }
+  const cwd = process.cwd;
+  ops.push({ op: 'mkdir', path: cwd, mode: 0o755, origin: at('/process/cwd', cwd) });
+  if (config.root?.readonly === true) ops.push({ op: 'readonly-root', origin: at('/root/readonly') });
+  if (config.hostname !== undefined && config.hostname !== '') ops.push({ op: 'sethostname', name: config.hostname, origin: at('/hostname') });
+  if (config.domainname !== undefined && config.domainname !== '') ops.push({ op: 'setdomainname', name: config.domainname, origin: at('/domainname') });
+  (linux.readonlyPaths ?? []).forEach((p, i) => ops.push({ op: 'readonly', path: p, origin: at(`/linux/readonlyPaths/${i}`, p) }));
+  (linux.maskedPaths ?? []).forEach((p, i) => ops.push({ op: 'mask', path: p, origin: at(`/linux/maskedPaths/${i}`, p) }));
+
+  ops.push(...processOps(config, ctx));
+  return { newNamespaces, joinNamespaces, newUserNamespace, ops };
+}
+
+function mapsRoot(maps: { containerID: number; size: number }[] | undefined): boolean {
+  if (maps === undefined || maps.length === 0) return true; // the runtime maps 0 to the caller
+  return maps.some((m) => m.containerID === 0 && m.size > 0);
+}
+
+/** The mounts, devices and /dev symlinks, in runc's order, up to (not including) pivot_root. */
+function mountOps(config: Config, ctx: PlanContext, inUserNamespace: boolean, newNet: boolean, newCgroupNs: boolean): Op[] {
+  const linux = config.linux ?? {};
+  const ops: Op[] = [];
+  const prep = linux.rootfsPropagation === 'private' || linux.rootfsPropagation === 'rprivate' ? MS_PRIVATE : MS_SLAVE;
+  ops.push({ op: 'prepare-root', rootfs: ctx.rootfs, propagation: prep | MS_REC });
+
+  let devFromHost = false;
+  (config.mounts ?? []).forEach((m, i) => {
+    const origin: Origin = { pointer: `/mounts/${i}`, what: m.destination };
+    const o = parseMountOptions(m.options ?? []);
+    if (o.tmpcopyup) throw new TsruncError('not-supported', `config.json: /mounts/${i}/options: "tmpcopyup" is not supported by tsrunc yet`);
+    const type = m.type ?? '';
+    const bind = o.bind || type === 'bind';
+    if (bind) {
+      const src = m.source ?? '';
+      const source = isAbsolute(src) ? src : resolvePath(ctx.bundle, src);
+      const kind = ctx.statHost(source);
+      if (kind === 'missing') {
+        throw new TsruncError('invalid-config', `config.json: /mounts/${i}/source: ${source}: no such file or directory`);
+      }
+      if (m.destination === '/dev') devFromHost = true;
+      const extra = o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+      ops.push({
+        op: 'mount', source, target: m.destination, fstype: '', data: o.data,
+        flags: MS_BIND | (o.recursive ? MS_REC : 0),
+        create: kind === 'dir' ? 'dir' : 'file',
+        remountFlags: extra !== 0 ? extra : null,
+        propagation: o.propagation, attrSet: o.attrSet, attrClr: o.attrClr, fallbackBind: null, origin,
+      });
+      return;
+    }
+    const fstype = type === 'cgroup' ? 'cgroup2' : type;
+    let fallbackBind: string | null = null;
+    // Without namespaces the user namespace owns, the kernel refuses these: bind the host's instead
+    // (crun does the same for sysfs; runc does it for cgroup2).
+    if (fstype === 'sysfs' && inUserNamespace && !newNet) fallbackBind = '/sys';
+    if (fstype === 'cgroup2' && (inUserNamespace || !newCgroupNs)) fallbackBind = ctx.cgroup2Dir;
+    ops.push({
+      op: 'mount', source: m.source ?? fstype, target: m.destination, fstype, data: o.data,
+      flags: o.flags & ~MS_REMOUNT, create: 'dir', remountFlags: null,
+      propagation: o.propagation, attrSet: o.attrSet, attrClr: o.attrClr, fallbackBind, origin,
+    });
+  });
+
+  if (!devFromHost) {
+    const configured = linux.devices ?? [];
+    const devices: { d: DeviceSpec; origin: Origin }[] = DEFAULT_DEVICES.filter((d) => !configured.some((c) => c.path === d.path)).map((d) => ({
+      d,
+      origin: { pointer: '/linux/devices', what: d.path },
+    }));
+    configured.forEach((c, i) => {
+      devices.push({
+        d: { path: c.path, type: c.type, major: c.major ?? 0, minor: c.minor ?? 0, fileMode: c.fileMode ?? 0o666, uid: c.uid ?? 0, gid: c.gid ?? 0 },
+        origin: { pointer: `/linux/devices/${i}`, what: c.path },
+      });
+    });
+    for (const { d, origin } of devices) {
+      if (inUserNamespace && ctx.statHost(d.path) === 'missing') {
+        throw new TsruncError('invalid-config', `config.json: ${origin.pointer}: ${d.path} does not exist on the host (devices are bind-mounted from the host in a user namespace)`);
+      }
+      ops.push({
+        op: 'device', target: d.path, how: inUserNamespace ? 'bind' : 'mknod', source: d.path,
+        mode: deviceModeBits(d.type, d.fileMode), major: d.major, minor: d.minor, uid: d.uid, gid: d.gid, origin,
+      });
+    }
+    for (const l of devSymlinks(ctx.hostHasKcore)) ops.push({ op: 'symlink', target: l.target, linkTo: l.linkTo, origin: { pointer: '/mounts', what: l.target } });
+    ops.push({ op: 'symlink', target: '/dev/ptmx', linkTo: 'pts/ptmx', origin: { pointer: '/mounts', what: '/dev/ptmx' } });
+  }
+  return ops;
+}
+
+/** rlimits, privileges, user, capabilities, cwd, umask, then the exec barrier and exec. */
+function processOps(config: Config, ctx: PlanContext): Op[] {
+  const process = config.process!;
+  const ops: Op[] = [];
+  (process.rlimits ?? []).forEach((r, i) => {
+    ops.push({ op: 'rlimit', resource: rlimitNumber(r.type), soft: toRlim(r.soft), hard: toRlim(r.hard), origin: { pointer: `/process/rlimits/${i}`, what: r.type } });
+  });
+  if (process.noNewPrivileges === true) ops.push({ op: 'no-new-privs', origin: { pointer: '/process/noNewPrivileges' } });
+
+  // runc tries cwd before dropping privileges, so a directory only the runtime user can reach works.
+  ops.push({ op: 'chdir', path: process.cwd, origin: { pointer: '/process/cwd', what: process.cwd } });
+
+  const user = process.user;
+  const caps = process.capabilities;
+  const capOrigin = { pointer: '/process/capabilities' };
+  if (caps !== undefined) ops.push({ op: 'cap-bounding', keep: capMask(caps.bounding ?? []), origin: { pointer: '/process/capabilities/bounding' } });
+  if (caps !== undefined) ops.push({ op: 'keep-caps', on: true, origin: capOrigin });
+  if (!ctx.setgroupsDenied) {
+    const gids = [...new Set([...ctx.execUser.groups, ...(user.additionalGids ?? [])])];
+    ops.push({ op: 'setgroups', gids, origin: { pointer: '/process/user/additionalGids' } });
+  }
+  ops.push({ op: 'setresgid', gid: user.gid, origin: { pointer: '/process/user/gid' } });
+  ops.push({ op: 'setresuid', uid: user.uid, origin: { pointer: '/process/user/uid' } });
+  if (caps !== undefined) {
+    ops.push({ op: 'keep-caps', on: false, origin: capOrigin });
+    const effective = capMask(caps.effective ?? []);
+    const permitted = capMask(caps.permitted ?? []);
+    const inheritable = capMask(caps.inheritable ?? []);
+    ops.push({ op: 'capset', effective, permitted, inheritable, origin: capOrigin });
+    // The kernel only allows ambient capabilities that are permitted and inheritable; runc skips the rest.
+    ops.push({ op: 'ambient', raise: capMask(caps.ambient ?? []) & permitted & inheritable, origin: { pointer: '/process/capabilities/ambient' } });
+  }
+  ops.push({ op: 'umask', mask: user.umask ?? 0o022, origin: { pointer: '/process/user/umask' } });
+
+  const env = containerEnv(process.env ?? [], ctx.execUser.home);
+  const args = process.args ?? [];
+  const file = args[0] ?? '';
+  ops.push({ op: 'resolve-exec', file, searchPath: envValue(env, 'PATH') ?? '', origin: { pointer: '/process/args/0', what: file } });
+  ops.push({ op: 'wait-start', origin: { pointer: '/process' } });
+  ops.push({ op: 'exec', argv: args, envp: env, origin: { pointer: '/process/args', what: file } });
+  return ops;
+}
+
+/** The process environment, with HOME added from /etc/passwd when the config does not set it (runc). */
+export function containerEnv(env: string[], home: string): string[] {
+  return envValue(env, 'HOME') === undefined ? [...env, `HOME=${home}`] : [...env];
+}
+
+function envValue(env: string[], name: string): string | undefined {
+  for (let i = env.length - 1; i >= 0; i--) {
+    const e = env[i]!;
+    if (e.startsWith(name + '=')) return e.slice(name.length + 1);
+  }
+  return undefined;
+}
+
+function toRlim(v: number | bigint): bigint {
+  const b = BigInt(v);
+  return b < 0n || b > RLIM_INFINITY ? RLIM_INFINITY : b;
+}
+
+/** MS_* flags of a rootfsPropagation value. */
+export function propagationFlags(value: string): number {
+  const o = parseMountOptions([value]);
+  return o.propagation;
+}

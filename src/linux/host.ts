@@ -1,0 +1,82 @@
+// Facts about the host and the caller that decide how a container is set up: who we are, whether we
+// are rootless, where state lives. Read once per command; everything here is cheap synchronous I/O.
+import { readFileSync, existsSync } from 'node:fs';
+
+/** The caller as the kernel sees it. */
+export interface Caller {
+  uid: number;
+  gid: number;
+  /** euid 0 in the initial user namespace: real root. */
+  isRoot: boolean;
+  /** Running inside a user namespace that does not map every ID (podman's, a nested container…). */
+  inUserNamespace: boolean;
+}
+
+/** Reads the caller's identity (process.geteuid etc.) and whether it sits in a user namespace. */
+export function readCaller(): Caller {
+  const uid = process.geteuid?.() ?? 0;
+  const gid = process.getegid?.() ?? 0;
+  const inUserNamespace = !isFullIdentityMap(readOr('/proc/self/uid_map', '0 0 4294967295'));
+  return { uid, gid, isRoot: uid === 0 && !inUserNamespace, inUserNamespace };
+}
+
+/** True when a uid_map text is the initial namespace's identity map ("0 0 4294967295"). */
+export function isFullIdentityMap(text: string): boolean {
+  const lines = text.trim().split('\n').map((l) => l.trim().split(/\s+/));
+  return lines.length === 1 && lines[0]?.[0] === '0' && lines[0]?.[1] === '0' && lines[0]?.[2] === '4294967295';
+}
+
+/**
+ * runc's rule for `--rootless auto`: rootless when euid is not 0, or when euid 0 sits in a user
+ * namespace and USER names someone other than root (podman runs the runtime that way).
+ */
+export function isRootless(caller: Caller, mode: 'auto' | 'true' | 'false', env: NodeJS.ProcessEnv): boolean {
+  if (mode === 'true') return true;
+  if (mode === 'false') return false;
+  if (caller.uid !== 0) return true;
+  if (!caller.inUserNamespace) return false;
+  const user = env.USER ?? '';
+  return user !== '' && user !== 'root';
+}
+
+/** /proc/kcore exists on this host (runc adds the /dev/core symlink only then). */
+export function hostHasKcore(): boolean {
+  return existsSync('/proc/kcore');
+}
+
+/**
+ * Where the caller's own cgroup sits in the host's cgroup2 hierarchy (pure cgroup v2, or the
+ * `unified` mount of a hybrid host), or null when there is no cgroup2 hierarchy.
+ */
+export function ownCgroup2Dir(mountinfo: string, procSelfCgroup: string): string | null {
+  const mountPoint = cgroup2MountPoint(mountinfo);
+  if (mountPoint === null) return null;
+  const line = procSelfCgroup.split('\n').find((l) => l.startsWith('0::'));
+  const rel = line === undefined ? '/' : line.slice(3);
+  return rel === '/' ? mountPoint : mountPoint + rel;
+}
+
+/** The first cgroup2 mount point in a /proc/self/mountinfo text. */
+export function cgroup2MountPoint(mountinfo: string): string | null {
+  for (const line of mountinfo.split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const fstype = line.slice(sep + 3).split(' ')[0];
+    if (fstype === 'cgroup2') return unescapeMountPath(line.split(' ')[4] ?? '');
+  }
+  return null;
+}
+
+/** mountinfo escapes space, tab, newline and backslash as \ooo. */
+export function unescapeMountPath(p: string): string {
+  return p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** Reads a small text file, or returns `fallback` when it cannot be read. */
+export function readOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback;
+  }
+}

@@ -1,0 +1,47 @@
+// What every lifecycle operation needs: where state lives, who the caller is, how to report warnings.
+import { StateStore } from './state-store.js';
+import { readCaller, isRootless, type Caller } from '../linux/host.js';
+import { defaultStateRoot, checkPrivateRoot } from './paths.js';
+import { resolve } from 'node:path';
+
+/** Where warnings and debug lines go (the CLI writes them to stderr or the --log file). */
+export interface Logger {
+  warn(msg: string): void;
+  debug(msg: string): void;
+}
+
+export interface RuntimeOptions {
+  /** State root (--root); default per DESIGN.md. */
+  root?: string;
+  /** --rootless auto|true|false. */
+  rootless?: 'auto' | 'true' | 'false';
+  logger?: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Context {
+  store: StateStore;
+  caller: Caller;
+  rootless: boolean;
+  logger: Logger;
+}
+
+const silent: Logger = { warn: () => {}, debug: () => {} };
+
+/** Resolves the options into a context: state root chosen and checked lazily by the store. */
+export function makeContext(opts: RuntimeOptions = {}): Context {
+  const env = opts.env ?? process.env;
+  const caller = readCaller();
+  const rootless = isRootless(caller, opts.rootless ?? 'auto', env);
+  const logger = opts.logger ?? silent;
+  let root: string;
+  if (opts.root !== undefined && opts.root !== '') {
+    root = resolve(opts.root);
+  } else {
+    const choice = defaultStateRoot(rootless, env, caller.uid);
+    if (choice.notice !== undefined) logger.warn(choice.notice);
+    root = choice.root;
+    if (rootless) checkPrivateRoot(root, caller.uid);
+  }
+  return { store: new StateStore(root), caller, rootless, logger };
+}

@@ -1,0 +1,195 @@
+// `create`: load and check the bundle, reserve the id, clone the init through the C core, write its
+// ID maps, let it build the container up to the exec barrier, and record it as created.
+import { realpathSync, statSync, openSync, writeFileSync, renameSync } from 'node:fs';
+import { resolve, dirname, join, basename } from 'node:path';
+import { TsruncError, errnoCode } from '../errors.js';
+import { loadConfig } from '../spec/load.js';
+import { validateConfig, unsupportedFields } from '../spec/validate.js';
+import type { Config } from '../spec/schema.js';
+import type { StateFile } from '../spec/state-schema.js';
+import { buildPlan, type Plan } from '../linux/build-plan.js';
+import { hostHasKcore, ownCgroup2Dir, readOr } from '../linux/host.js';
+import { readRootfsFile, lookupExecUser } from '../linux/rootfs-files.js';
+import { ownIdMapping, isOwnIdOnly, writeIdMapsDirect, type IdMapping } from '../linux/id-maps.js';
+import { readProcStat } from '../linux/proc.js';
+import * as native from '../native/index.js';
+import type { Spawned } from '../native/plan.js';
+import { validateId } from './state-store.js';
+import type { Context } from './context.js';
+import { childFailure } from './child-errors.js';
+import { nowTimestamp } from './time.js';
+
+export interface CreateOptions {
+  /** Bundle directory (default: the current directory). */
+  bundle?: string;
+  pidFile?: string;
+  noPivot?: boolean;
+  preserveFds?: number;
+}
+
+/** A created container, with the handles the creating process still holds on its init. */
+export interface Created {
+  state: StateFile;
+  spawned: Spawned;
+  /** fd of the container's state directory, for the start socket path. */
+  dirFd: number;
+}
+
+/** Creates container `id` and leaves its init waiting at the exec barrier. */
+export function createContainer(ctx: Context, id: string, opts: CreateOptions): Created {
+  validateId(id);
+  const bundle = resolve(opts.bundle ?? '.');
+  const config = loadConfig(bundle);
+  for (const w of validateConfig(config).warnings) ctx.logger.warn(w);
+  const unsupported = unsupportedFields(config, { rootless: ctx.rootless, uid: ctx.caller.uid, gid: ctx.caller.gid });
+  if (unsupported.length > 0) {
+    const u = unsupported[0]!;
+    throw new TsruncError('not-supported', `config.json: ${u.pointer}: ${u.reason}`);
+  }
+  const rootfs = resolveRootfs(bundle, config);
+  const plan = planFor(ctx, config, bundle, rootfs, opts);
+  const uidMaps = mappings(config.linux?.uidMappings, ctx.caller.uid);
+  const gidMaps = mappings(config.linux?.gidMappings, ctx.caller.gid);
+
+  ctx.store.reserve(id);
+  let dirFd = -1;
+  let spawned: Spawned | null = null;
+  const joinFds: number[] = [];
+  try {
+    dirFd = ctx.store.openDir(id);
+    native.flock(dirFd, true, true);
+    const state: StateFile = {
+      ociVersion: config.ociVersion,
+      id,
+      pid: 0,
+      pidStartTime: '',
+      status: 'creating',
+      bundle,
+      rootfs,
+      created: nowTimestamp(),
+      owner: ownerName(ctx),
+      rootless: ctx.rootless,
+      ...(config.annotations !== undefined ? { annotations: config.annotations } : {}),
+    };
+    ctx.store.save(state);
+
+    const joins = plan.joinNamespaces.map((j) => {
+      const fd = openNamespace(j.path, j.origin.pointer);
+      joinFds.push(fd);
+      return { flag: j.flag, fd, origin: j.origin };
+    });
+    spawned = native.spawn({
+      newNamespaces: plan.newNamespaces,
+      joinNamespaces: joins,
+      preserveFds: opts.preserveFds ?? 0,
+      startSocketPath: `/proc/self/fd/${dirFd}/${ctx.store.startSocketName()}`,
+      ops: plan.ops,
+    });
+    if (plan.newUserNamespace) {
+      writeIdMapsDirect(spawned.pid, uidMaps, gidMaps, ctx.rootless);
+    }
+    native.go(spawned);
+    waitUntilReady(spawned, plan);
+
+    const stat = readProcStat(spawned.pid);
+    if (stat === null) throw new TsruncError('init-failed', 'container init exited during create');
+    state.pid = spawned.pid;
+    state.pidStartTime = stat.startTime;
+    state.status = 'created';
+    ctx.store.save(state);
+    if (opts.pidFile !== undefined) writePidFile(opts.pidFile, spawned.pid);
+    return { state, spawned, dirFd };
+  } catch (e) {
+    if (spawned !== null) native.abort(spawned);
+    if (dirFd >= 0) native.closeFd(dirFd);
+    ctx.store.remove(id);
+    throw e;
+  } finally {
+    for (const fd of joinFds) native.closeFd(fd);
+  }
+}
+
+/** Reads child messages until READY; sync points have nothing to do yet (hooks come later). */
+function waitUntilReady(spawned: Spawned, plan: Plan): void {
+  for (;;) {
+    const msg = native.nextMessage(spawned);
+    switch (msg.type) {
+      case 'ready':
+        return;
+      case 'sync':
+        native.go(spawned);
+        continue;
+      case 'error':
+        throw childFailure(plan.ops, msg.index, msg.errno, msg.step);
+      case 'eof':
+        throw new TsruncError('init-failed', 'container init exited before it was ready');
+    }
+  }
+}
+
+function planFor(ctx: Context, config: Config, bundle: string, rootfs: string, opts: CreateOptions): Plan {
+  const uid = config.process?.user.uid ?? 0;
+  const execUser = lookupExecUser(readRootfsFile(rootfs, '/etc/passwd'), readRootfsFile(rootfs, '/etc/group'), uid);
+  const gidMaps = mappings(config.linux?.gidMappings, ctx.caller.gid);
+  const newUserNs = (config.linux?.namespaces ?? []).some((n) => n.type === 'user' && (n.path ?? '') === '');
+  return buildPlan(config, {
+    bundle,
+    rootfs,
+    rootless: ctx.rootless,
+    hostHasKcore: hostHasKcore(),
+    cgroup2Dir: ownCgroup2Dir(readOr('/proc/self/mountinfo', ''), readOr('/proc/self/cgroup', '')),
+    noPivot: opts.noPivot === true,
+    execUser,
+    // Writing gid_map directly as an unprivileged user requires setgroups to be denied first.
+    setgroupsDenied: newUserNs && ctx.rootless && isOwnIdOnly(gidMaps, ctx.caller.gid),
+    statHost,
+  });
+}
+
+function mappings(maps: IdMapping[] | undefined, ownId: number): IdMapping[] {
+  return maps !== undefined && maps.length > 0 ? maps : ownIdMapping(ownId);
+}
+
+function resolveRootfs(bundle: string, config: Config): string {
+  const path = resolve(bundle, config.root?.path ?? 'rootfs');
+  try {
+    const real = realpathSync(path);
+    if (!statSync(real).isDirectory()) throw new Error('not a directory');
+    return real;
+  } catch (e) {
+    const why = errnoCode(e) === 'ENOENT' ? 'no such directory' : (e as Error).message;
+    throw new TsruncError('invalid-config', `config.json: /root/path: ${path}: ${why}`);
+  }
+}
+
+function statHost(path: string): 'dir' | 'file' | 'missing' {
+  try {
+    return statSync(path).isDirectory() ? 'dir' : 'file';
+  } catch {
+    return 'missing';
+  }
+}
+
+function openNamespace(path: string, pointer: string): number {
+  try {
+    return openSync(path, 'r');
+  } catch (e) {
+    throw new TsruncError('invalid-config', `config.json: ${pointer}: ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Writes the pid file atomically, as runc does (engines read it as soon as create returns). */
+export function writePidFile(path: string, pid: number): void {
+  const abs = resolve(path);
+  const tmp = join(dirname(abs), `.${basename(abs)}.tmp${process.pid}`);
+  writeFileSync(tmp, String(pid));
+  renameSync(tmp, abs);
+}
+
+function ownerName(ctx: Context): string {
+  const line = readOr('/etc/passwd', '')
+    .split('\n')
+    .find((l) => l.split(':')[2] === String(ctx.caller.uid));
+  return line?.split(':')[0] ?? String(ctx.caller.uid);
+}
+

@@ -1,0 +1,47 @@
+// `delete`: remove a stopped (or created) container; with force, kill a running one first.
+import { TsruncError, isTsruncError } from '../errors.js';
+import * as native from '../native/index.js';
+import { isSameLiveProcess } from '../linux/proc.js';
+import type { Context } from './context.js';
+import { liveStatus } from './live-status.js';
+import { assertCanDelete } from './status.js';
+import { signalInit } from './kill.js';
+
+const SIGKILL = 9;
+
+/** Deletes container `id`. Two concurrent deletes serialise on the directory lock; the second finds nothing. */
+export function deleteContainer(ctx: Context, id: string, force: boolean): void {
+  let dirFd: number;
+  try {
+    dirFd = ctx.store.openDir(id);
+  } catch (e) {
+    throw e;
+  }
+  try {
+    native.flock(dirFd, true, true);
+    const state = ctx.store.load(id); // not-found when another delete won the race
+    const status = liveStatus(state);
+    assertCanDelete(id, status, force);
+    if (status !== 'stopped') {
+      try {
+        signalInit(state, SIGKILL);
+      } catch (e) {
+        if (!isTsruncError(e, 'invalid-state')) throw e;
+      }
+      waitGone(state.pid, state.pidStartTime, id);
+    }
+    ctx.store.remove(id);
+  } finally {
+    native.closeFd(dirFd);
+  }
+}
+
+/** Waits (up to 10 s) until the init is dead or a zombie; it is not our child, so we cannot reap it. */
+function waitGone(pid: number, startTime: string, id: string): void {
+  const tick = new Int32Array(new SharedArrayBuffer(4));
+  for (let waited = 0; waited < 10_000; waited += 2) {
+    if (!isSameLiveProcess(pid, startTime)) return;
+    Atomics.wait(tick, 0, 0, 2);
+  }
+  throw new TsruncError('invalid-state', `container "${id}": init (pid ${pid}) did not die after SIGKILL`);
+}

@@ -1,0 +1,40 @@
+// The status a container has now: the persisted one, corrected by whether its init still lives.
+import type { StateFile } from '../spec/state-schema.js';
+import { isSameLiveProcess } from '../linux/proc.js';
+import type { Status } from './status.js';
+
+/** Persisted status, except that a dead (or reused) init pid means stopped. */
+export function liveStatus(st: StateFile): Status {
+  if (st.status === 'stopped') return 'stopped';
+  if (st.status === 'creating') return st.pid > 0 && isSameLiveProcess(st.pid, st.pidStartTime) ? 'creating' : 'stopped';
+  if (st.pid <= 0 || !isSameLiveProcess(st.pid, st.pidStartTime)) return 'stopped';
+  return st.status;
+}
+
+/** The OCI state of a container, in runc's field order (pid 0 once stopped). */
+export interface OciState {
+  ociVersion: string;
+  id: string;
+  pid: number;
+  status: Status;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations?: Record<string, string>;
+}
+
+export function ociState(st: StateFile, status: Status = liveStatus(st)): OciState {
+  const s: OciState = {
+    ociVersion: st.ociVersion,
+    id: st.id,
+    pid: status === 'stopped' ? 0 : st.pid,
+    status,
+    bundle: st.bundle,
+    rootfs: st.rootfs,
+    created: st.created,
+    owner: '',
+  };
+  if (st.annotations !== undefined && Object.keys(st.annotations).length > 0) s.annotations = st.annotations;
+  return s;
+}

@@ -1,0 +1,62 @@
+// `run`: create and start in one process; in the foreground, forward signals to the init, wait for
+// it, clean up (unless --keep) and report its exit code (128+signal when killed).
+import * as native from '../native/index.js';
+import type { Context } from './context.js';
+import { createContainer, type CreateOptions } from './create.js';
+import { startContainer } from './start.js';
+import { signalNumber } from '../linux/signals.js';
+
+export interface RunOptions extends CreateOptions {
+  detach?: boolean;
+  /** Keep the state after the container exits (runc's --keep). */
+  keep?: boolean;
+}
+
+/** The signals a foreground `run` relays to the container, as runc does. */
+const FORWARDED: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR2', 'SIGALRM', 'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGWINCH', 'SIGPIPE'];
+
+/** Runs container `id`; resolves to the exit code `run` should exit with. */
+export async function runContainer(ctx: Context, id: string, opts: RunOptions): Promise<number> {
+  const created = createContainer(ctx, id, opts);
+  const { spawned, dirFd } = created;
+  let state = created.state;
+  try {
+    state = startContainer(ctx, id, { dirFd, state });
+  } catch (e) {
+    native.abort(spawned);
+    ctx.store.remove(id);
+    throw e;
+  } finally {
+    // Closing the directory drops the lock, so `kill` and `delete --force` work while we wait.
+    native.closeFd(dirFd);
+  }
+  if (opts.detach === true) {
+    native.closeFd(spawned.pidfd);
+    native.closeFd(spawned.syncFd);
+    return 0;
+  }
+
+  const relay = (sig: NodeJS.Signals): void => {
+    try {
+      native.pidfdSignal(spawned.pidfd, signalNumber(sig));
+    } catch {
+      // the container is already gone; waitExit will tell
+    }
+  };
+  for (const sig of FORWARDED) process.on(sig, relay);
+  try {
+    const exit = await native.waitExit(spawned.pidfd);
+    if (opts.keep === true) {
+      state.status = 'stopped';
+      state.exitStatus = { code: exit.code, signal: exit.signal, at: new Date().toISOString() };
+      ctx.store.save(state);
+    } else {
+      ctx.store.remove(id);
+    }
+    return exit.code;
+  } finally {
+    for (const sig of FORWARDED) process.off(sig, relay);
+    native.closeFd(spawned.pidfd);
+    native.closeFd(spawned.syncFd);
+  }
+}

@@ -1,0 +1,31 @@
+// `start`: release the exec barrier of a created container (the init execs the user's process).
+import { TsruncError } from '../errors.js';
+import * as native from '../native/index.js';
+import type { Context } from './context.js';
+import { liveStatus } from './live-status.js';
+import { assertCanStart } from './status.js';
+import type { StateFile } from '../spec/state-schema.js';
+
+/** Starts container `id`; `dirFd` may be passed by a caller that already holds the directory open. */
+export function startContainer(ctx: Context, id: string, held?: { dirFd: number; state: StateFile }): StateFile {
+  const dirFd = held?.dirFd ?? ctx.store.openDir(id);
+  try {
+    if (held === undefined) native.flock(dirFd, true, true);
+    const state = held?.state ?? ctx.store.load(id);
+    assertCanStart(id, liveStatus(state));
+    const r = native.release(`/proc/self/fd/${dirFd}/${ctx.store.startSocketName()}`);
+    if (!r.ok) {
+      if (r.step === 'execve') {
+        state.status = 'stopped';
+        ctx.store.save(state);
+        throw new TsruncError('init-failed', `config.json: /process/args/0: exec: ${native.strerror(r.errno)}`);
+      }
+      throw new TsruncError('invalid-state', `container "${id}" is not waiting to start: ${native.strerror(r.errno)}`);
+    }
+    state.status = 'running';
+    ctx.store.save(state);
+    return state;
+  } finally {
+    if (held === undefined) native.closeFd(dirFd);
+  }
+}
