@@ -28,6 +28,8 @@ export interface PlanContext {
   execUser: { home: string; groups: number[] };
   /** setgroups(2) will be denied in the container's user namespace (single-ID map written directly). */
   setgroupsDenied: boolean;
+  /** The maps of a new user namespace, as they will be written. */
+  idMaps: { uid: { containerID: number; size: number }[]; gid: { containerID: number; size: number }[] } | null;
   /** What a host path is, for bind mounts and devices. */
   statHost(path: string): 'dir' | 'file' | 'missing';
 }
@@ -76,7 +78,7 @@ export function buildPlan(config: Config, ctx: PlanContext): Plan {
   const ops: Op[] = [];
   const at = (pointer: string, what?: string): Origin => (what === undefined ? { pointer } : { pointer, what });
 
-  if (newUserNamespace && mapsRoot(linux.uidMappings) && mapsRoot(linux.gidMappings)) {
+  if (newUserNamespace && ctx.idMaps !== null && mapsRoot(ctx.idMaps.uid) && mapsRoot(ctx.idMaps.gid)) {
     // Become root of the new namespace proper (the caller may not be the ID mapped to 0).
     ops.push({ op: 'setresgid', gid: 0, origin: at('/linux/gidMappings') });
     ops.push({ op: 'setresuid', uid: 0, origin: at('/linux/uidMappings') });
@@ -101,8 +103,7 @@ export function buildPlan(config: Config, ctx: PlanContext): Plan {
   return { newNamespaces, joinNamespaces, newUserNamespace, ops };
 }
 
-function mapsRoot(maps: { containerID: number; size: number }[] | undefined): boolean {
-  if (maps === undefined || maps.length === 0) return true; // the runtime maps 0 to the caller
+function mapsRoot(maps: { containerID: number; size: number }[]): boolean {
   return maps.some((m) => m.containerID === 0 && m.size > 0);
 }
 

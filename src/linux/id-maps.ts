@@ -1,6 +1,11 @@
-// User-namespace ID maps: what the container maps, and writing uid_map/gid_map for its init.
-import { writeFileSync } from 'node:fs';
+// User-namespace ID maps: choosing them (the config's, or automatic ones from the caller's subordinate
+// ranges), checking them before anything starts, and writing uid_map/gid_map for the container's init
+// — directly for the caller's own ID, through the setuid newuidmap/newgidmap helpers otherwise.
+import { writeFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { delimiter, join } from 'node:path';
 import { TsruncError } from '../errors.js';
+import { autoMappings, mappingProblem, isMapped, type IdRange } from './subid.js';
 
 export interface IdMapping {
   containerID: number;
@@ -8,7 +13,31 @@ export interface IdMapping {
   size: number;
 }
 
-/** The kernel's text form of a map: one "inside outside count" line per range. */
+/** How the maps reach the kernel. */
+export type MapWriter = 'direct' | 'helpers';
+
+export interface IdMapPlan {
+  uid: IdMapping[];
+  gid: IdMapping[];
+  writer: MapWriter;
+  /** setgroups is denied in the namespace (only when a single gid is written directly). */
+  denySetgroups: boolean;
+  /** A line for the user when the automatic mapping fell back to a single ID. */
+  notice?: string;
+}
+
+/** What the caller may map, read from the host. */
+export interface MapFacts {
+  rootless: boolean;
+  uid: number;
+  gid: number;
+  subUids: IdRange[];
+  subGids: IdRange[];
+  /** Path of newuidmap/newgidmap when both are installed, else null. */
+  helpers: { newuidmap: string; newgidmap: string } | null;
+}
+
+/** The text form of a map the kernel reads: one "inside outside count" line per range. */
 export function formatIdMap(maps: IdMapping[]): string {
   return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
 }
@@ -24,10 +53,91 @@ export function isOwnIdOnly(maps: IdMapping[], id: number): boolean {
 }
 
 /**
- * Writes the maps of `pid` directly. Order matters: an unprivileged writer must deny setgroups
- * before the kernel accepts its gid_map.
+ * Chooses and checks the maps of a new user namespace. Pure: the host facts come in `facts`.
+ * Throws TsruncError naming the config field and the allowed ranges.
  */
-export function writeIdMapsDirect(pid: number, uidMaps: IdMapping[], gidMaps: IdMapping[], denySetgroups: boolean): void {
+export function planIdMaps(
+  config: { uidMappings?: IdMapping[]; gidMappings?: IdMapping[] },
+  user: { uid: number; gid: number; additionalGids?: number[] },
+  facts: MapFacts,
+): IdMapPlan {
+  let uid = config.uidMappings ?? [];
+  let gid = config.gidMappings ?? [];
+  let notice: string | undefined;
+  if (uid.length === 0 && gid.length === 0) {
+    if (!facts.rootless) {
+      throw new TsruncError('invalid-config', 'config.json: /linux/uidMappings: a user namespace needs mappings when running as root');
+    }
+    const auto = automatic(facts);
+    uid = auto.uid;
+    gid = auto.gid;
+    notice = auto.notice;
+  } else if (uid.length === 0 || gid.length === 0) {
+    const missing = uid.length === 0 ? 'uidMappings' : 'gidMappings';
+    throw new TsruncError('invalid-config', `config.json: /linux/${missing}: required when /linux/${missing === 'uidMappings' ? 'gidMappings' : 'uidMappings'} is set`);
+  }
+  if (facts.rootless) {
+    const pu = mappingProblem(uid, facts.uid, facts.subUids);
+    if (pu !== null) throw new TsruncError('invalid-config', `config.json: /linux/uidMappings/${pu}`);
+    const pg = mappingProblem(gid, facts.gid, facts.subGids);
+    if (pg !== null) throw new TsruncError('invalid-config', `config.json: /linux/gidMappings/${pg}`);
+  }
+  if (!isMapped(uid, user.uid)) throw new TsruncError('invalid-config', `config.json: /process/user/uid: ${user.uid} is not mapped by /linux/uidMappings`);
+  if (!isMapped(gid, user.gid)) throw new TsruncError('invalid-config', `config.json: /process/user/gid: ${user.gid} is not mapped by /linux/gidMappings`);
+  (user.additionalGids ?? []).forEach((g, i) => {
+    if (!isMapped(gid, g)) throw new TsruncError('invalid-config', `config.json: /process/user/additionalGids/${i}: ${g} is not mapped by /linux/gidMappings`);
+  });
+
+  const direct = !facts.rootless || (isOwnIdOnly(uid, facts.uid) && isOwnIdOnly(gid, facts.gid));
+  if (!direct && facts.helpers === null) {
+    throw new TsruncError('host-not-ready', 'config.json: /linux/uidMappings: mapping more than your own ID needs newuidmap and newgidmap', {
+      hint: 'install them: apt-get install uidmap (Debian/Ubuntu), dnf install shadow-utils (Fedora)',
+    });
+  }
+  return { uid, gid, writer: direct ? 'direct' : 'helpers', denySetgroups: direct && facts.rootless, ...(notice !== undefined ? { notice } : {}) };
+}
+
+function automatic(facts: MapFacts): { uid: IdMapping[]; gid: IdMapping[]; notice?: string } {
+  const single = { uid: ownIdMapping(facts.uid), gid: ownIdMapping(facts.gid) };
+  if (facts.helpers === null) {
+    return { ...single, notice: 'mapping only your own ID into the container: newuidmap/newgidmap are not installed (apt-get install uidmap for full mappings)' };
+  }
+  if (facts.subUids.length === 0 || facts.subGids.length === 0) {
+    const file = facts.subUids.length === 0 ? '/etc/subuid' : '/etc/subgid';
+    return { ...single, notice: `mapping only your own ID into the container: you have no range in ${file} (as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $USER)` };
+  }
+  return { uid: autoMappings(facts.uid, facts.subUids), gid: autoMappings(facts.gid, facts.subGids) };
+}
+
+/** Finds newuidmap and newgidmap on PATH (both, or null). */
+export function findMapHelpers(path: string | undefined): { newuidmap: string; newgidmap: string } | null {
+  const find = (name: string): string | null => {
+    for (const dir of (path ?? '/usr/bin:/bin').split(delimiter)) {
+      if (dir === '') continue;
+      const p = join(dir, name);
+      try {
+        if (statSync(p).isFile()) return p;
+      } catch {
+        // not here
+      }
+    }
+    return null;
+  };
+  const newuidmap = find('newuidmap');
+  const newgidmap = find('newgidmap');
+  return newuidmap !== null && newgidmap !== null ? { newuidmap, newgidmap } : null;
+}
+
+/**
+ * Writes the maps of `pid`. Order matters: an unprivileged writer must deny setgroups before the
+ * kernel accepts its gid_map; the helpers leave setgroups allowed, so additionalGids keep working.
+ */
+export function writeIdMaps(pid: number, plan: IdMapPlan, helpers: MapFacts['helpers']): void {
+  if (plan.writer === 'helpers' && helpers !== null) {
+    runHelper(helpers.newgidmap, pid, plan.gid, '/linux/gidMappings');
+    runHelper(helpers.newuidmap, pid, plan.uid, '/linux/uidMappings');
+    return;
+  }
   const write = (file: string, text: string, pointer: string): void => {
     try {
       writeFileSync(`/proc/${pid}/${file}`, text);
@@ -35,7 +145,28 @@ export function writeIdMapsDirect(pid: number, uidMaps: IdMapping[], gidMaps: Id
       throw new TsruncError('init-failed', `config.json: ${pointer}: writing ${file}: ${(e as Error).message}`, { cause: e });
     }
   };
-  if (denySetgroups) write('setgroups', 'deny', '/linux/gidMappings');
-  write('gid_map', formatIdMap(gidMaps), '/linux/gidMappings');
-  write('uid_map', formatIdMap(uidMaps), '/linux/uidMappings');
+  if (plan.denySetgroups) write('setgroups', 'deny', '/linux/gidMappings');
+  write('gid_map', formatIdMap(plan.gid), '/linux/gidMappings');
+  write('uid_map', formatIdMap(plan.uid), '/linux/uidMappings');
+}
+
+function runHelper(helper: string, pid: number, maps: IdMapping[], pointer: string): void {
+  const args = [String(pid), ...maps.flatMap((m) => [String(m.containerID), String(m.hostID), String(m.size)])];
+  const r = spawnSync(helper, args, { encoding: 'utf8', timeout: 10_000 });
+  if (r.status === 0) return;
+  const name = helper.split('/').pop()!;
+  const stderr = (r.stderr ?? '').trim().split('\n').pop() ?? '';
+  const why = r.error !== undefined ? r.error.message : stderr !== '' ? stderr : `exit status ${String(r.status)}`;
+  throw new TsruncError('host-not-ready', `config.json: ${pointer}: ${name} failed: ${why}`, { hint: helperHint(helper, why) });
+}
+
+/** What to do about a failed newuidmap/newgidmap, from what it said. */
+export function helperHint(helper: string, why: string): string {
+  if (/not permitted|Permission denied|EPERM/i.test(why) && !/range/i.test(why)) {
+    return `${helper} must be setuid root or have file capabilities: chmod u+s ${helper} (or setcap cap_setuid+ep / cap_setgid+ep), and not run inside another user namespace without ranges`;
+  }
+  if (/range|not allowed|subuid|subgid/i.test(why)) {
+    return 'the mapping must lie within your /etc/subuid and /etc/subgid ranges: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $USER';
+  }
+  return 'check /etc/subuid, /etc/subgid and that newuidmap/newgidmap are setuid (apt-get install --reinstall uidmap)';
 }

@@ -10,7 +10,8 @@ import type { StateFile } from '../spec/state-schema.js';
 import { buildPlan, type Plan } from '../linux/build-plan.js';
 import { hostHasKcore, ownCgroup2Dir, readOr } from '../linux/host.js';
 import { readRootfsFile, lookupExecUser } from '../linux/rootfs-files.js';
-import { ownIdMapping, isOwnIdOnly, writeIdMapsDirect, type IdMapping } from '../linux/id-maps.js';
+import { planIdMaps, findMapHelpers, writeIdMaps, type IdMapPlan, type MapFacts } from '../linux/id-maps.js';
+import { readSubIds } from '../linux/subid.js';
 import { readProcStat } from '../linux/proc.js';
 import * as native from '../native/index.js';
 import type { Spawned } from '../native/plan.js';
@@ -47,9 +48,11 @@ export function createContainer(ctx: Context, id: string, opts: CreateOptions): 
     throw new TsruncError('not-supported', `config.json: ${u.pointer}: ${u.reason}`);
   }
   const rootfs = resolveRootfs(bundle, config);
-  const plan = planFor(ctx, config, bundle, rootfs, opts);
-  const uidMaps = mappings(config.linux?.uidMappings, ctx.caller.uid);
-  const gidMaps = mappings(config.linux?.gidMappings, ctx.caller.gid);
+  const owner = ownerName(ctx);
+  const mapFacts = newUserNamespace(config) ? hostMapFacts(ctx, owner) : null;
+  const idMaps = mapFacts !== null ? planIdMaps(config.linux ?? {}, config.process!.user, mapFacts) : null;
+  if (idMaps?.notice !== undefined) ctx.logger.warn(idMaps.notice);
+  const plan = planFor(ctx, config, bundle, rootfs, opts, idMaps);
 
   ctx.store.reserve(id);
   let dirFd = -1;
@@ -67,7 +70,7 @@ export function createContainer(ctx: Context, id: string, opts: CreateOptions): 
       bundle,
       rootfs,
       created: nowTimestamp(),
-      owner: ownerName(ctx),
+      owner,
       rootless: ctx.rootless,
       ...(config.annotations !== undefined ? { annotations: config.annotations } : {}),
     };
@@ -85,9 +88,7 @@ export function createContainer(ctx: Context, id: string, opts: CreateOptions): 
       startSocketPath: `/proc/self/fd/${dirFd}/${ctx.store.startSocketName()}`,
       ops: plan.ops,
     });
-    if (plan.newUserNamespace) {
-      writeIdMapsDirect(spawned.pid, uidMaps, gidMaps, ctx.rootless);
-    }
+    if (idMaps !== null) writeIdMaps(spawned.pid, idMaps, mapFacts?.helpers ?? null);
     native.go(spawned);
     waitUntilReady(spawned, plan);
 
@@ -127,11 +128,9 @@ function waitUntilReady(spawned: Spawned, plan: Plan): void {
   }
 }
 
-function planFor(ctx: Context, config: Config, bundle: string, rootfs: string, opts: CreateOptions): Plan {
+function planFor(ctx: Context, config: Config, bundle: string, rootfs: string, opts: CreateOptions, idMaps: IdMapPlan | null): Plan {
   const uid = config.process?.user.uid ?? 0;
   const execUser = lookupExecUser(readRootfsFile(rootfs, '/etc/passwd'), readRootfsFile(rootfs, '/etc/group'), uid);
-  const gidMaps = mappings(config.linux?.gidMappings, ctx.caller.gid);
-  const newUserNs = (config.linux?.namespaces ?? []).some((n) => n.type === 'user' && (n.path ?? '') === '');
   return buildPlan(config, {
     bundle,
     rootfs,
@@ -140,14 +139,28 @@ function planFor(ctx: Context, config: Config, bundle: string, rootfs: string, o
     cgroup2Dir: ownCgroup2Dir(readOr('/proc/self/mountinfo', ''), readOr('/proc/self/cgroup', '')),
     noPivot: opts.noPivot === true,
     execUser,
-    // Writing gid_map directly as an unprivileged user requires setgroups to be denied first.
-    setgroupsDenied: newUserNs && ctx.rootless && isOwnIdOnly(gidMaps, ctx.caller.gid),
+    setgroupsDenied: idMaps?.denySetgroups === true,
+    idMaps,
     statHost,
   });
 }
 
-function mappings(maps: IdMapping[] | undefined, ownId: number): IdMapping[] {
-  return maps !== undefined && maps.length > 0 ? maps : ownIdMapping(ownId);
+function newUserNamespace(config: Config): boolean {
+  return (config.linux?.namespaces ?? []).some((n) => n.type === 'user' && (n.path ?? '') === '');
+}
+
+/** Subordinate ranges and helpers matter only to a rootless caller; root writes any map itself. */
+function hostMapFacts(ctx: Context, owner: string): MapFacts {
+  const { uid, gid } = ctx.caller;
+  if (!ctx.rootless) return { rootless: false, uid, gid, subUids: [], subGids: [], helpers: null };
+  return {
+    rootless: true,
+    uid,
+    gid,
+    subUids: readSubIds('uid', owner, uid),
+    subGids: readSubIds('gid', owner, uid),
+    helpers: findMapHelpers(process.env.PATH),
+  };
 }
 
 function resolveRootfs(bundle: string, config: Config): string {

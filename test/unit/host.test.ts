@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isFullIdentityMap, isRootless, ownCgroup2Dir, cgroup2MountPoint, unescapeMountPath, type Caller } from '../../src/linux/host.js';
+
+const root: Caller = { uid: 0, gid: 0, isRoot: true, inUserNamespace: false };
+const nsRoot: Caller = { uid: 0, gid: 0, isRoot: false, inUserNamespace: true };
+const user: Caller = { uid: 1000, gid: 1000, isRoot: false, inUserNamespace: false };
+
+test('the identity map of the initial user namespace is recognised', () => {
+  assert.equal(isFullIdentityMap('         0          0 4294967295\n'), true);
+  assert.equal(isFullIdentityMap('0 1000 1\n'), false);
+  assert.equal(isFullIdentityMap('0 0 4294967295\n1 1 1\n'), false);
+});
+
+test('rootless follows runc: non-zero euid, or euid 0 in a user namespace with USER not root', () => {
+  assert.equal(isRootless(user, 'auto', {}), true);
+  assert.equal(isRootless(root, 'auto', { USER: 'alice' }), false);
+  assert.equal(isRootless(nsRoot, 'auto', { USER: 'alice' }), true);
+  assert.equal(isRootless(nsRoot, 'auto', { USER: 'root' }), false);
+  assert.equal(isRootless(nsRoot, 'auto', {}), false);
+  assert.equal(isRootless(root, 'true', {}), true);
+  assert.equal(isRootless(user, 'false', {}), false);
+});
+
+const hybrid = [
+  '25 30 0:22 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755',
+  '26 25 0:23 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw',
+  '27 25 0:24 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory',
+].join('\n');
+
+test('the cgroup2 hierarchy is found on hybrid hosts, with the caller\'s own path', () => {
+  assert.equal(cgroup2MountPoint(hybrid), '/sys/fs/cgroup/unified');
+  assert.equal(ownCgroup2Dir(hybrid, '1:memory:/x\n0::/user.slice/u.scope\n'), '/sys/fs/cgroup/unified/user.slice/u.scope');
+  assert.equal(ownCgroup2Dir(hybrid, '0::/\n'), '/sys/fs/cgroup/unified');
+  assert.equal(ownCgroup2Dir('1 2 3:4 / / rw - ext4 /dev/vda rw', '0::/\n'), null);
+});
+
+test('mountinfo octal escapes are decoded', () => {
+  assert.equal(unescapeMountPath('/a\\040b\\011c\\134d'), '/a b\tc\\d');
+});
