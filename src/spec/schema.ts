@@ -8,6 +8,7 @@
 //   parses integer literals that a double cannot hold exactly into bigints, so 18446744073709551615
 //   (RLIM_INFINITY) survives intact; any value in range is accepted, values a JSON writer could not have
 //   meant (fractions, out of range) are refused. Consumers that need the exact value use BigInt(v).
+//   Device major/minor numbers (int64 in the spec, 12/20 bits in the kernel) are plain numbers.
 // - Every leaf carries its own one-line message ("must be …", "is required"), so an issue's path and
 //   message are all loadConfig needs to print `config.json: /json/pointer: reason`.
 // - Fields Go's runtime-spec bindings treat as zero values when absent (process.user, its uid/gid) get
@@ -144,6 +145,11 @@ const I64_MIN = -(1n << 63n);
 const I64_MAX = (1n << 63n) - 1n;
 const u64 = () => int64In(0n, U64_MAX);
 const i64 = () => int64In(I64_MIN, I64_MAX);
+/**
+ * Device major/minor numbers are int64 in the spec, but the kernel's are 12 and 20 bits (and -1 means
+ * "any" in cgroup rules): a plain number, any a double holds exactly.
+ */
+const devNum = () => int();
 
 // ---------------------------------------------------------------------------------------------------
 
@@ -162,8 +168,8 @@ function build() {
 
   const rlimit = obj({
     type: str().regex(RLIMIT_TYPE_PATTERN, { error: 'must match RLIMIT_[A-Z]+, e.g. "RLIMIT_NOFILE"' }),
-    soft: u64(),
     hard: u64(),
+    soft: u64(),
   });
 
   const capabilities = obj({
@@ -232,24 +238,24 @@ function build() {
   const namespace = obj({ type: oneOf(NAMESPACE_TYPES, 'namespace type'), path: str().optional() });
 
   const device = obj({
-    type: oneOf(DEVICE_TYPES, 'device type'),
     path: str(),
-    major: i64().optional(),
-    minor: i64().optional(),
+    type: oneOf(DEVICE_TYPES, 'device type'),
+    major: devNum().optional(),
+    minor: devNum().optional(),
     fileMode: u32().optional(),
     uid: u32().optional(),
     gid: u32().optional(),
   });
 
-  const blockIODevice = { major: i64(), minor: i64() };
+  const blockIODevice = { major: devNum(), minor: devNum() };
   const throttle = arr(obj({ ...blockIODevice, rate: u64() }));
   const resources = obj({
     devices: arr(
       obj({
         allow: bool(),
         type: oneOf(CGROUP_DEVICE_TYPES, 'cgroup device type').optional(),
-        major: i64().optional(),
-        minor: i64().optional(),
+        major: devNum().optional(),
+        minor: devNum().optional(),
         access: str().regex(/^[rwm]*$/, { error: 'must be a combination of r, w and m' }).optional(),
       }),
     ).optional(),
@@ -275,6 +281,7 @@ function build() {
       mems: str().optional(),
       idle: i64().optional(),
     }).optional(),
+    pids: obj({ limit: i64() }).optional(),
     blockIO: obj({
       weight: u16().optional(),
       leafWeight: u16().optional(),
@@ -289,7 +296,6 @@ function build() {
       classID: u32().optional(),
       priorities: arr(obj({ name: str(), priority: u32() })).optional(),
     }).optional(),
-    pids: obj({ limit: i64() }).optional(),
     rdma: map(obj({ hcaHandles: u32().optional(), hcaObjects: u32().optional() })).optional(),
     unified: stringMap().optional(),
   });
@@ -311,17 +317,17 @@ function build() {
     ).optional(),
   });
 
+  // Keys in the order of Go's specs-go structs, so a parsed config serialises the way runc writes it.
   const linux = obj({
-    namespaces: arr(namespace).optional(),
     uidMappings: idMappings.optional(),
     gidMappings: idMappings.optional(),
-    timeOffsets: map(obj({ secs: i64().optional(), nanosecs: u32().optional() })).optional(),
-    devices: arr(device).optional(),
-    cgroupsPath: str().optional(),
-    resources: resources.optional(),
-    rootfsPropagation: oneOf(ROOTFS_PROPAGATIONS, 'rootfs propagation').optional(),
-    seccomp: seccomp.optional(),
     sysctl: stringMap().optional(),
+    resources: resources.optional(),
+    cgroupsPath: str().optional(),
+    namespaces: arr(namespace).optional(),
+    devices: arr(device).optional(),
+    seccomp: seccomp.optional(),
+    rootfsPropagation: oneOf(ROOTFS_PROPAGATIONS, 'rootfs propagation').optional(),
     maskedPaths: strings().optional(),
     readonlyPaths: strings().optional(),
     mountLabel: str().optional(),
@@ -333,6 +339,7 @@ function build() {
       enableMBM: bool().optional(),
     }).optional(),
     personality: obj({ domain: oneOf(PERSONALITY_DOMAINS, 'personality domain'), flags: strings().optional() }).optional(),
+    timeOffsets: map(obj({ secs: i64().optional(), nanosecs: u32().optional() })).optional(),
     netDevices: map(obj({ name: str().optional() })).optional(),
   });
 
