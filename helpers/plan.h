@@ -1,0 +1,166 @@
+/* plan.h — the binary plan shared with src/native/encode.ts, and the C core's internal interfaces.
+ *
+ * Layout (all little-endian u64 "slots"; the buffer is 8-byte aligned):
+ *   header   16 slots: magic|version, total length, CLONE_NEW* flags, preserveFds, #joins, #ops,
+ *            start socket path, stdin/stdout/stderr fds (-1 = inherit), flags (bit 0: set ctty)
+ *   joins    #joins x 2 slots: CLONE_NEW* flag, fd
+ *   ops      #ops x 12 slots: slot 0 = op kind, slots 1..11 = arguments (see kinds below)
+ *   heap     NUL-terminated strings and arrays the slots point at
+ * A string slot is (length << 32 | offset); 0 means "null" (offset 0 is the header, never a string).
+ * A string-array slot is (count << 32 | offset) of `count` string slots; a u32-array slot is
+ * (count << 32 | offset) of `count` u32 values. Everything is checked by tsr_plan_load before clone.
+ */
+#ifndef TSRUNC_PLAN_H
+#define TSRUNC_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the plan encoding assumes a little-endian host"
+#endif
+
+/* Only the tsrunc_* entry points are exported (the build uses -fvisibility=hidden). */
+#define TSR_API __attribute__((visibility("default")))
+
+#define TSR_MAGIC 0x50525354u /* "TSRP" */
+#define TSR_VERSION 1u
+#define TSR_HEADER_SLOTS 16
+#define TSR_JOIN_SLOTS 2
+#define TSR_OP_SLOTS 12
+#define TSR_MAX_OPS 4096
+#define TSR_MAX_JOINS 16
+#define TSR_FLAG_CTTY 1u
+#define TSR_NULL_FLAGS UINT64_MAX /* "remountFlags: null" */
+
+enum tsr_header_slot {
+  H_MAGIC, H_LENGTH, H_NEWNS, H_PRESERVE, H_NJOIN, H_NOPS, H_START_PATH, H_STDIN, H_STDOUT, H_STDERR, H_FLAGS,
+};
+
+/* Op kinds: the order is mirrored in encode.ts (OP_KINDS). Never renumber, only append. */
+enum tsr_kind {
+  OP_PREPARE_ROOT = 1, /* s1 rootfs, s2 propagation */
+  OP_MOUNT,            /* s1 source, s2 target, s3 fstype, s4 data, s5 create (0 dir, 1 file), s6 flags,
+                          s7 remountFlags (TSR_NULL_FLAGS = none), s8 propagation, s9 attrSet, s10 attrClr,
+                          s11 fallbackBind (null = none) */
+  OP_DEVICE,           /* s1 target, s2 how (0 bind, 1 mknod), s3 source, s4 mode, s5 major, s6 minor, s7 uid, s8 gid */
+  OP_SYMLINK,          /* s1 target, s2 linkTo */
+  OP_PIVOT_ROOT,
+  OP_CHROOT,
+  OP_ROOT_PROPAGATION, /* s1 propagation */
+  OP_MASK,             /* s1 path */
+  OP_READONLY,         /* s1 path */
+  OP_READONLY_ROOT,
+  OP_SETHOSTNAME,      /* s1 name */
+  OP_SETDOMAINNAME,    /* s1 name */
+  OP_LOOPBACK_UP,
+  OP_OOM_SCORE_ADJ,    /* s1 value (i64) */
+  OP_RLIMIT,           /* s1 resource, s2 soft, s3 hard */
+  OP_CAP_BOUNDING,     /* s1 keep mask */
+  OP_KEEP_CAPS,        /* s1 on */
+  OP_SETGROUPS,        /* s1 u32 array */
+  OP_SETRESGID,        /* s1 gid */
+  OP_SETRESUID,        /* s1 uid */
+  OP_CAPSET,           /* s1 effective, s2 permitted, s3 inheritable */
+  OP_AMBIENT,          /* s1 raise mask */
+  OP_NO_NEW_PRIVS,
+  OP_UMASK,            /* s1 mask */
+  OP_CHDIR,            /* s1 path */
+  OP_SYNC,             /* s1 tag */
+  OP_RESOLVE_EXEC,     /* s1 file, s2 searchPath */
+  OP_WAIT_START,
+  OP_EXEC,             /* s1 argv (string array), s2 envp (string array) */
+  OP_MKDIR,            /* s1 path, s2 mode */
+  OP_KIND_END,
+};
+
+/* Child -> parent record types on the sync socket (see sync.c). */
+enum tsr_msg_type { MSG_READY = 1, MSG_ERROR = 2, MSG_SYNC = 3, MSG_PID = 4 };
+
+#define TSR_STEP_LEN 16
+struct tsr_msg {
+  uint32_t type;
+  int32_t index; /* MSG_ERROR: op index; -1 = child setup; <= -2 = joinNamespaces[-index-2] */
+  int32_t err;   /* MSG_ERROR: errno */
+  int32_t value; /* MSG_SYNC: tag; MSG_PID: the new init's pid */
+  char step[TSR_STEP_LEN];
+};
+
+/* The parsed, validated plan plus everything the child needs, all prepared by the parent. */
+struct tsr_plan {
+  const uint64_t *slots; /* the (copied) buffer */
+  size_t len;
+  uint32_t newns, preserve, njoin, nops, flags;
+  const uint64_t *joins;
+  const uint64_t *ops;
+  int stdio[3];      /* parent-side duplicates (>= 3+preserve) to dup2 onto 0..2, or -1 */
+  int syncfd;        /* child's end of the sync socketpair */
+  int listenfd;      /* the start socket */
+  int joinfd[TSR_MAX_JOINS]; /* fds to setns with, all >= 3+preserve */
+  int keep[TSR_MAX_JOINS + 5]; /* every fd >= 3+preserve the child keeps, ascending */
+  int nkeep;
+  int cap_last;      /* highest capability number of the running kernel */
+  int in_userns;     /* the child runs in a user namespace: remounts keep locked flags */
+  char **argv, **envp; /* for the exec op */
+  char *exec_path;   /* PATH_MAX buffer filled by resolve-exec */
+};
+
+/* Per-child state; lives on the child's stack. */
+struct tsr_child {
+  const struct tsr_plan *p;
+  int rootfd;        /* O_PATH fd of the root that container paths are resolved in; -1 before prepare-root */
+  const char *rootfs;
+  int syncfd, listenfd, connfd;
+  int resolved;      /* resolve-exec succeeded */
+  const char *step;  /* the failing syscall of the current op */
+};
+
+/* plan.c (parent side) */
+int tsr_plan_load(struct tsr_plan *p, const uint8_t *buf, size_t len, int32_t *bad_index);
+void tsr_plan_free(struct tsr_plan *p);
+static inline uint64_t tsr_op_slot(const struct tsr_plan *p, uint32_t i, int s) { return p->ops[(size_t)i * TSR_OP_SLOTS + s]; }
+static inline const char *tsr_str(const struct tsr_plan *p, uint64_t slot) {
+  return slot == 0 ? NULL : (const char *)p->slots + (uint32_t)slot;
+}
+
+/* child.c */
+_Noreturn void tsr_child_main(struct tsr_plan *p);
+
+/* sync.c */
+int tsr_send(int fd, uint32_t type, int32_t index, int32_t err, int32_t value, const char *step);
+int tsr_wait_go(int fd);
+
+/* paths.c: resolving container paths inside the root. All return 0 or an errno, setting c->step. */
+int tsr_resolve(struct tsr_child *c, const char *path, int create, int *fd); /* create: -1 none, 0 dir, 1 file */
+int tsr_mkdir_all(struct tsr_child *c, const char *path, mode_t mode);
+int tsr_resolve_parent(struct tsr_child *c, const char *path, int *dirfd, const char **base);
+int tsr_fd_path(char *buf, size_t size, int fd); /* "/proc/self/fd/<fd>" */
+int tsr_resolve_exec(struct tsr_child *c, const char *file, const char *search);
+
+/* mounts.c */
+int tsr_op_prepare_root(struct tsr_child *c, uint32_t i);
+int tsr_op_mount(struct tsr_child *c, uint32_t i);
+int tsr_op_device(struct tsr_child *c, uint32_t i);
+int tsr_op_symlink(struct tsr_child *c, uint32_t i);
+int tsr_op_pivot_root(struct tsr_child *c);
+int tsr_op_chroot(struct tsr_child *c);
+int tsr_op_mask(struct tsr_child *c, const char *path);
+int tsr_op_readonly(struct tsr_child *c, const char *path);
+int tsr_op_readonly_root(struct tsr_child *c);
+
+/* caps.c: credentials, capabilities, limits */
+int tsr_op_cap_bounding(struct tsr_child *c, uint64_t keep);
+int tsr_op_capset(struct tsr_child *c, uint64_t eff, uint64_t perm, uint64_t inh);
+int tsr_op_ambient(struct tsr_child *c, uint64_t raise);
+int tsr_op_setgroups(struct tsr_child *c, uint64_t slot);
+int tsr_op_rlimit(struct tsr_child *c, uint32_t resource, uint64_t soft, uint64_t hard);
+
+/* system.c: small ops on the process and its namespaces */
+int tsr_op_loopback_up(struct tsr_child *c);
+int tsr_op_oom_score_adj(struct tsr_child *c, int64_t value);
+
+/* A failed syscall inside an op: remember which, return its errno. */
+int tsr_fail(struct tsr_child *c, const char *step);
+
+#endif

@@ -1,0 +1,58 @@
+/* sync.c — the parent/child sync protocol over a SOCK_SEQPACKET socketpair (one record per send).
+ *
+ *   parent (Node, tsrunc_spawn)                         child (tsr_child_main)
+ *   ---------------------------                         ----------------------
+ *   clone3 ------------------------------------------> close stray fds, PDEATHSIG, wait
+ *   write uid_map/gid_map, place in cgroup
+ *   "go"  (1 byte) ----------------------------------> PR_SET_DUMPABLE 0, setns/unshare
+ *        <------------------------------------------- [PID  pid]   only when the pid namespace
+ *   reap the intermediate, pidfd_open(pid)                         changes after clone (double fork:
+ *                                                                   the grandchild is our child)
+ *                                                       setsid, run ops in order ...
+ *        <------------------------------------------- [SYNC tag]   at a `sync` op, then waits
+ *   run hooks; "go" (1 byte) ------------------------> ... more ops
+ *        <------------------------------------------- [ERROR index errno step]  then _exit(1)
+ *        <------------------------------------------- [READY]      at `wait-start`, then the child
+ *   EOF (child closed its end / exited)                            closes its end and accepts
+ *
+ *   `start` (release)                                   child, blocked in accept4 on the start socket
+ *   connect + 1 byte --------------------------------> read 1 byte, close listen socket, more ops, execve
+ *        <------------------------------------------- EOF (conn is CLOEXEC): exec succeeded
+ *        <------------------------------------------- 4 bytes errno: exec (or a later op) failed
+ *
+ * Every child -> parent record is a fixed-size struct tsr_msg (32 bytes); parent -> child is one byte.
+ * EOF on either side means the other end is gone: the child then _exits, the parent reports "eof".
+ * This file holds only async-signal-safe code: it runs in the child.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "plan.h"
+
+int tsr_send(int fd, uint32_t type, int32_t index, int32_t err, int32_t value, const char *step) {
+  struct tsr_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = type;
+  m.index = index;
+  m.err = err;
+  m.value = value;
+  if (step) {
+    size_t n = strlen(step);
+    memcpy(m.step, step, n < TSR_STEP_LEN - 1 ? n : TSR_STEP_LEN - 1);
+  }
+  ssize_t r;
+  do r = send(fd, &m, sizeof m, MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  return r == (ssize_t)sizeof m ? 0 : -1;
+}
+
+/* Blocks until the parent says go (0), or the parent is gone (-1). */
+int tsr_wait_go(int fd) {
+  char b;
+  ssize_t r;
+  do r = recv(fd, &b, 1, 0);
+  while (r < 0 && errno == EINTR);
+  return r == 1 ? 0 : -1;
+}

@@ -1,0 +1,91 @@
+// The one file that declares the native surface: every function of helpers/build/libtsrunc.so, loaded
+// through koffi on first use. Importing this module does nothing; koffi itself is loaded lazily, so
+// commands that never touch a container (spec, --help) never load a native module.
+
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TsruncError } from '../errors.js';
+
+const LIB_NAME = 'libtsrunc.so';
+
+/** The C functions, as TypeScript sees them. Every int result is >= 0 on success or -errno. */
+export interface Native {
+  /** out: [pid, pidfd, parent's sync fd, bad op index, failing step]. */
+  spawn(plan: Uint8Array, len: number, out: Int32Array): number;
+  go(fd: number): number;
+  /** Record size, 0 at EOF, -ETIMEDOUT, -errno. timeoutMs < 0: wait for ever. */
+  recv(fd: number, buf: Uint8Array, len: number, timeoutMs: number): number;
+  msgSize(): number;
+  /** 0 ok, -errno could not connect, +errno the child's execve failed. */
+  release(path: string): number;
+  /** (signal << 16) | code, or -errno. Blocking: use waitAsync from the event loop. */
+  wait(pidfd: number): number;
+  waitAsync(pidfd: number, cb: (err: unknown, result: number) => void): void;
+  pidfdOpen(pid: number): number;
+  pidfdSignal(pidfd: number, sig: number): number;
+  flock(fd: number, exclusive: number, wait: number): number;
+  close(fd: number): number;
+  errnoName(errno: number): string | null;
+  strerror(errno: number): string | null;
+}
+
+let loaded: Native | undefined;
+
+/** Where libtsrunc.so is: $TSRUNC_LIBDIR, else the nearest helpers/build/ above this module. */
+export function findLibrary(): string | undefined {
+  const fromEnv = process.env.TSRUNC_LIBDIR;
+  if (fromEnv) {
+    const p = join(fromEnv, LIB_NAME);
+    return existsSync(p) ? p : undefined;
+  }
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const p = join(dir, 'helpers', 'build', LIB_NAME);
+    if (existsSync(p)) return p;
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+/** The loaded library; throws TsruncError('host-not-ready') when it was never built. */
+export function native(): Native {
+  loaded ??= load();
+  return loaded;
+}
+
+function load(): Native {
+  const path = findLibrary();
+  if (!path) {
+    const where = process.env.TSRUNC_LIBDIR ? `in TSRUNC_LIBDIR=${process.env.TSRUNC_LIBDIR}` : 'under helpers/build/';
+    throw new TsruncError('host-not-ready', `the native helper library ${LIB_NAME} is not built (not found ${where})`, {
+      hint: 'run npm install (needs gcc and make)',
+    });
+  }
+  const require = createRequire(import.meta.url);
+  const koffi = require('koffi') as typeof import('koffi');
+  let lib: ReturnType<typeof koffi.load>;
+  try {
+    lib = koffi.load(path);
+  } catch (cause) {
+    throw new TsruncError('host-not-ready', `cannot load ${path}`, { cause, hint: 'run npm install (needs gcc and make)' });
+  }
+  const wait = lib.func('int tsrunc_wait(int pidfd)');
+  return {
+    spawn: lib.func('int tsrunc_spawn(const uint8_t *plan, size_t len, int32_t *out)'),
+    go: lib.func('int tsrunc_go(int fd)'),
+    recv: lib.func('int tsrunc_recv(int fd, uint8_t *buf, size_t len, int timeout_ms)'),
+    msgSize: lib.func('int tsrunc_msg_size(void)'),
+    release: lib.func('int tsrunc_release(const char *path)'),
+    wait,
+    waitAsync: (pidfd, cb) => wait.async(pidfd, cb),
+    pidfdOpen: lib.func('int tsrunc_pidfd_open(int pid)'),
+    pidfdSignal: lib.func('int tsrunc_pidfd_signal(int pidfd, int sig)'),
+    flock: lib.func('int tsrunc_flock(int fd, int exclusive, int wait)'),
+    close: lib.func('int tsrunc_close(int fd)'),
+    errnoName: lib.func('const char *tsrunc_errno_name(int err)'),
+    strerror: lib.func('const char *tsrunc_strerror(int err)'),
+  };
+}

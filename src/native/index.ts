@@ -1,0 +1,194 @@
+// The typed API of the native init core: spawn a child from a plan, drive it over the sync socket,
+// release the start barrier, wait for exits; plus the few libc calls the runtime needs on fds.
+
+import { TsruncError } from '../errors.js';
+import { native } from './binding.js';
+import { encodePlan } from './encode.js';
+import type { Origin, SpawnRequest, Spawned } from './plan.js';
+import { decodeMessage, MSG_SIZE, type ChildMessage } from './sync.js';
+
+export type { Op, Origin, SpawnRequest, Spawned } from './plan.js';
+export type { ChildMessage } from './sync.js';
+export { encodePlan } from './encode.js';
+
+const CLONE_NEWUSER = 0x10000000;
+const SIGKILL = 9;
+const ESRCH = 3;
+const ECHILD = 10;
+const EWOULDBLOCK = 11;
+const EADDRINUSE = 98;
+const ETIMEDOUT = 110;
+/** out[4] of tsrunc_spawn: enum in helpers/spawn.c. */
+const SPAWN_STEPS = ['validate', 'socketpair', 'socket', 'bind', 'listen', 'dup', 'clone3'] as const;
+
+/** A Node-style system error (code, errno, syscall) to carry as a TsruncError's cause. */
+function sysError(syscall: string, errno: number): Error {
+  const name = errnoName(errno);
+  return Object.assign(new Error(`${syscall}: ${name} (${strerror(errno)})`), { code: name, errno, syscall });
+}
+
+function fail(code: ConstructorParameters<typeof TsruncError>[0], what: string, syscall: string, errno: number, hint?: string): TsruncError {
+  const cause = sysError(syscall, errno);
+  return new TsruncError(code, `${what}: ${cause.message}`, { cause, hint });
+}
+
+/**
+ * Clones the child for `req`. It closes stray fds and waits for go(): write its id maps and place it
+ * in its cgroup first. Throws TsruncError: 'host-not-ready' when user namespaces are refused,
+ * 'exists' when the start socket path is taken, 'internal' for a plan the C core rejects.
+ */
+export function spawn(req: SpawnRequest): Spawned {
+  return spawnEncoded(encodePlan(req), req);
+}
+
+/** spawn() for an already encoded plan (tests feed it damaged buffers). */
+export function spawnEncoded(plan: Uint8Array, req?: SpawnRequest): Spawned {
+  const out = new Int32Array(5);
+  const r = native().spawn(plan, plan.byteLength, out);
+  if (r === 0) return { pid: out[0]!, pidfd: out[1]!, syncFd: out[2]! };
+  const errno = -r;
+  const step = SPAWN_STEPS[out[4]!] ?? 'spawn';
+  if (step === 'validate') {
+    const index = out[3]!;
+    const op = index >= 0 ? req?.ops[index] : undefined;
+    const at = index >= 0 ? ` at ops[${index}]${op ? ` (${op.op})` : ''}` : '';
+    return rethrow(fail('internal', `the native core rejected the plan${at}`, 'validate', errno));
+  }
+  if (step === 'bind' && errno === EADDRINUSE) {
+    return rethrow(fail('exists', `start socket ${req?.startSocketPath ?? ''} is in use`, 'bind', errno));
+  }
+  if (step === 'clone3' && req && req.newNamespaces & CLONE_NEWUSER && [1, 28, 87, 22].includes(errno)) {
+    // EPERM, ENOSPC, EUSERS, EINVAL: unprivileged user namespaces are off, exhausted or restricted.
+    return rethrow(
+      fail('host-not-ready', 'cannot create a user namespace', 'clone3', errno,
+        'enable unprivileged user namespaces: sysctl -w kernel.unprivileged_userns_clone=1 user.max_user_namespaces=15000 ' +
+          '(on Ubuntu also kernel.apparmor_restrict_unprivileged_userns=0)'),
+    );
+  }
+  return rethrow(fail('internal', 'cannot create the container process', step, errno));
+}
+
+function rethrow(e: TsruncError): never {
+  throw e;
+}
+
+/** Tells the child to continue (after the id maps are written, or at a sync point). */
+export function go(s: Spawned): void {
+  const r = native().go(s.syncFd);
+  if (r < 0) throw fail('init-failed', 'the container process is gone', 'send', -r);
+}
+
+/**
+ * Blocks until the child's next message (or `timeoutMs`, default for ever). When the pid namespace
+ * changed after clone the child reports its new init's pid: the intermediate process is reaped and
+ * `s.pid`/`s.pidfd` are switched to the new init here, and reading goes on.
+ */
+export function nextMessage(s: Spawned, timeoutMs = -1): ChildMessage {
+  const n = native();
+  const buf = new Uint8Array(MSG_SIZE);
+  for (;;) {
+    const r = n.recv(s.syncFd, buf, buf.length, timeoutMs);
+    if (r === -ETIMEDOUT) throw new TsruncError('init-failed', `no word from the container process in ${timeoutMs} ms`);
+    if (r < 0) throw fail('internal', 'reading the sync socket', 'recv', -r);
+    const msg = decodeMessage(buf, r);
+    if (msg.type !== 'pid') return msg;
+    const reaped = n.wait(s.pidfd);
+    if (reaped < 0 && -reaped !== ECHILD) throw fail('internal', 'reaping the intermediate process', 'waitid', -reaped);
+    n.close(s.pidfd);
+    s.pid = msg.pid;
+    s.pidfd = pidfdOpen(msg.pid);
+  }
+}
+
+/** Kills the child (and a new init it reported), reaps it, and closes its pidfd and sync socket. */
+export function abort(s: Spawned): void {
+  const n = native();
+  n.pidfdSignal(s.pidfd, SIGKILL);
+  // A double fork may have reported a new init we have not read yet: it is our child too.
+  const buf = new Uint8Array(MSG_SIZE);
+  for (let r = n.recv(s.syncFd, buf, buf.length, 0); r === MSG_SIZE; r = n.recv(s.syncFd, buf, buf.length, 0)) {
+    const msg = decodeMessage(buf, r);
+    if (msg.type !== 'pid') continue;
+    const fd = n.pidfdOpen(msg.pid);
+    if (fd < 0) continue;
+    n.pidfdSignal(fd, SIGKILL);
+    n.wait(fd);
+    n.close(fd);
+  }
+  n.wait(s.pidfd);
+  n.close(s.pidfd);
+  n.close(s.syncFd);
+}
+
+/** The `start` side of the exec barrier: connect to the start socket, release the child, and learn
+ * whether its execve worked (EOF) or failed (its errno). */
+export function release(startSocketPath: string): { ok: true } | { ok: false; errno: number; step: 'connect' | 'execve' } {
+  const r = native().release(startSocketPath);
+  if (r === 0) return { ok: true };
+  return r < 0 ? { ok: false, errno: -r, step: 'connect' } : { ok: false, errno: r, step: 'execve' };
+}
+
+/** Waits (off the event loop) for the process behind `pidfd` to exit, and reaps it. `code` is the exit
+ * status, or 128+signal when it was killed. */
+export function waitExit(pidfd: number): Promise<{ code: number; signal: number | null }> {
+  return new Promise((resolve, reject) => {
+    native().waitAsync(pidfd, (err, r) => {
+      if (err) reject(new TsruncError('internal', 'waitid failed', { cause: err }));
+      else if (r < 0) reject(fail('internal', 'waiting for the container process', 'waitid', -r));
+      else resolve({ code: r & 0xff, signal: r >> 16 || null });
+    });
+  });
+}
+
+/** A pidfd for `pid`; TsruncError('not-found') when there is no such process. */
+export function pidfdOpen(pid: number): number {
+  const r = native().pidfdOpen(pid);
+  if (r >= 0) return r;
+  throw fail(-r === ESRCH ? 'not-found' : 'internal', `process ${pid}`, 'pidfd_open', -r);
+}
+
+/** Sends `sig` through a pidfd; TsruncError('not-found') when the process is gone. */
+export function pidfdSignal(pidfd: number, sig: number): void {
+  const r = native().pidfdSignal(pidfd, sig);
+  if (r < 0) throw fail(-r === ESRCH ? 'not-found' : 'internal', `signal ${sig}`, 'pidfd_send_signal', -r);
+}
+
+/** flock(2); false when `wait` is false and the lock is held elsewhere. */
+export function flock(fd: number, exclusive: boolean, wait: boolean): boolean {
+  const r = native().flock(fd, exclusive ? 1 : 0, wait ? 1 : 0);
+  if (r === 0) return true;
+  if (-r === EWOULDBLOCK) return false;
+  throw fail('internal', `lock fd ${fd}`, 'flock', -r);
+}
+
+export function closeFd(fd: number): void {
+  const r = native().close(fd);
+  if (r < 0) throw fail('internal', `close fd ${fd}`, 'close', -r);
+}
+
+/** 'ENOENT' for 2. */
+export function errnoName(errno: number): string {
+  return native().errnoName(errno) ?? `errno ${errno}`;
+}
+
+/** 'No such file or directory' for 2. */
+export function strerror(errno: number): string {
+  return native().strerror(errno) ?? `unknown error ${errno}`;
+}
+
+/** Where a child error came from: the op's origin, or the joined namespace's; undefined for setup. */
+export function childErrorOrigin(req: SpawnRequest, index: number): Origin | undefined {
+  if (index >= 0) {
+    const op = req.ops[index];
+    return op && 'origin' in op ? op.origin : undefined;
+  }
+  if (index <= -2) return req.joinNamespaces[-index - 2]?.origin;
+  return undefined;
+}
+
+/** One line for a child error: "/mounts/3 (/data): mount: EPERM (Operation not permitted)". */
+export function describeChildError(req: SpawnRequest, msg: { index: number; errno: number; step: string }): string {
+  const o = childErrorOrigin(req, msg.index);
+  const where = o ? `${o.pointer}${o.what ? ` (${o.what})` : ''}: ` : 'container setup: ';
+  return `${where}${msg.step}: ${errnoName(msg.errno)} (${strerror(msg.errno)})`;
+}
