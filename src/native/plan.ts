@@ -123,8 +123,17 @@ export interface SpawnRequest {
   joinNamespaces: { flag: number; fd: number; origin: Origin }[];
   /** fds 3 .. 3+preserveFds-1 are handed to the container unchanged. */
   preserveFds: number;
-  /** Path where the start socket is bound (short: use /proc/self/fd/<dirfd>/start.sock). */
+  /** Path where the start socket is bound (short: use /proc/self/fd/<dirfd>/start.sock). Empty: no
+   * start socket (then the plan may not contain `wait-start`). */
   startSocketPath: string;
+  /**
+   * fds of the caller that become the child's 0, 1, 2 (dup2'd right after clone); -1 or absent keeps
+   * the caller's own. Added by the native core: needed for a terminal (the pty's replica) and for
+   * stdio other than the runtime's own.
+   */
+  stdio?: [number, number, number];
+  /** After setsid, make fd 0 (a terminal) the controlling terminal (TIOCSCTTY). Added by the native core. */
+  setCtty?: boolean;
   ops: Op[];
 }
 
