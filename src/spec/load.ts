@@ -302,9 +302,9 @@ class JsonScanner {
     NUMBER.lastIndex = this.i;
     const m = NUMBER.exec(this.s);
     if (m === null) this.fail(`invalid number, ${this.found()}`);
-    this.i += m[0].length;
     // "01", "1.", "1e": the number regexp stopped early on something that continues the token.
-    if (/^[0-9.eE+-]/.test(this.s[this.i] ?? '')) this.fail(`invalid number, ${this.found()}`, this.i - m[0].length);
+    if (/^[0-9.eE+-]/.test(this.s[this.i + m[0].length] ?? '')) this.fail(`invalid number, ${this.found()}`);
+    this.i += m[0].length;
   }
 }
 
