@@ -1,0 +1,330 @@
+// The C init core end to end, without the runtime: hand-written plans run a busybox container in new
+// user/mount/pid/uts/ipc/net namespaces, as root or as an unprivileged user (single-ID maps written here).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, readlinkSync, rmSync,
+  symlinkSync, writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as native from '../../src/native/index.js';
+import { encodePlan, HEADER_SLOTS, OP_SLOTS } from '../../src/native/encode.js';
+import type { Op, SpawnRequest, Spawned } from '../../src/native/plan.js';
+import { isTsruncError } from '../../src/errors.js';
+
+const NS = { mnt: 0x20000, uts: 0x04000000, ipc: 0x08000000, user: 0x10000000, pid: 0x20000000, net: 0x40000000 };
+const ALL_NEW = NS.user | NS.mnt | NS.pid | NS.uts | NS.ipc | NS.net;
+const MS = { nosuid: 2, nodev: 4, noexec: 8, bind: 4096, rec: 16384, slave: 1 << 19 };
+const ENOENT = 2;
+const ENODEV = 19;
+const o = (pointer: string) => ({ pointer });
+
+const skip = !existsSync('/bin/busybox')
+  ? 'needs /bin/busybox (apt-get install busybox-static)'
+  : spawnSync('unshare', ['-U', '-m', '-p', '-f', 'true']).status !== 0
+    ? 'user namespaces are not available to this user'
+    : false;
+
+let work = '';
+let rootfs = '';
+let n = 0;
+
+before(() => {
+  if (skip) return;
+  work = mkdtempSync(join(tmpdir(), 'tsrunc-native-'));
+  rootfs = join(work, 'rootfs');
+  for (const d of ['bin', 'proc', 'dev', 'tmp/x', 'etc']) mkdirSync(join(rootfs, d), { recursive: true });
+  copyFileSync('/bin/busybox', join(rootfs, 'bin/busybox'));
+  chmodSync(join(rootfs, 'bin/busybox'), 0o755);
+  for (const a of ['sh', 'cat', 'id', 'hostname', 'ls', 'echo', 'kill', 'sleep', 'readlink']) symlinkSync('busybox', join(rootfs, 'bin', a));
+  writeFileSync(join(rootfs, 'bin/not-executable'), '#!/bin/sh\n');
+  // A hostile mount destination: absolute, and climbing above "/".
+  symlinkSync('/../../../tmp/x', join(rootfs, 'escape'));
+  mkdirSync(join(work, 'src'));
+  writeFileSync(join(work, 'src/marker-file'), 'hello\n');
+});
+
+after(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+const mount = (source: string, target: string, fstype: string, flags: number, data = ''): Op => ({
+  op: 'mount', source, target, fstype, flags, data, create: 'dir', remountFlags: null, propagation: 0, attrSet: 0,
+  attrClr: 0, fallbackBind: null, origin: o(`/mounts${target}`),
+});
+
+/** The mounts of a minimal container, before pivot_root. */
+function rootSetup(extra: Op[] = []): Op[] {
+  return [
+    { op: 'prepare-root', rootfs, propagation: MS.rec | MS.slave },
+    mount('proc', '/proc', 'proc', MS.nosuid | MS.nodev | MS.noexec),
+    mount('tmpfs', '/dev', 'tmpfs', MS.nosuid, 'mode=755'),
+    ...['null', 'zero', 'urandom'].map((d): Op => ({
+      op: 'device', target: `/dev/${d}`, how: 'bind', source: `/dev/${d}`, mode: 0, major: 0, minor: 0, uid: 0, gid: 0,
+      origin: o(`/linux/devices/${d}`),
+    })),
+    ...extra,
+    { op: 'pivot-root', origin: o('/root') },
+  ];
+}
+
+function command(script: string, file = 'sh'): Op[] {
+  return [
+    { op: 'resolve-exec', file, searchPath: '/bin', origin: o('/process/args/0') },
+    { op: 'wait-start', origin: o('/process') },
+    { op: 'exec', argv: [file, '-c', script], envp: ['PATH=/bin'], origin: o('/process/args') },
+  ];
+}
+
+function request(ops: Op[], more: Partial<SpawnRequest> = {}): SpawnRequest & { out: string } {
+  const dir = join(work, `c${n++}`);
+  mkdirSync(dir);
+  return {
+    newNamespaces: ALL_NEW, joinNamespaces: [], preserveFds: 0, startSocketPath: join(dir, 'start.sock'), ops,
+    out: join(dir, 'out'), ...more,
+  };
+}
+
+/** Single-ID maps of the caller's own ids: what an unprivileged user may write without newuidmap. */
+function writeMaps(pid: number): void {
+  writeFileSync(`/proc/${pid}/setgroups`, 'deny');
+  writeFileSync(`/proc/${pid}/gid_map`, `0 ${process.getgid!()} 1`);
+  writeFileSync(`/proc/${pid}/uid_map`, `0 ${process.getuid!()} 1`);
+}
+
+/** Spawns with stdout (and stderr) into req.out, writes the maps, says go; the child's first message. */
+function start(req: SpawnRequest & { out: string }, maps = true): { s: Spawned; first: native.ChildMessage } {
+  const fd = openSync(req.out, 'w');
+  let s: Spawned;
+  try {
+    s = native.spawn({ ...req, stdio: [-1, fd, fd] });
+  } finally {
+    closeSync(fd);
+  }
+  if (maps) writeMaps(s.pid);
+  native.go(s);
+  return { s, first: native.nextMessage(s, 10_000) };
+}
+
+/** Runs a container to its end: the exit status and what it printed. */
+async function run(req: SpawnRequest & { out: string }): Promise<{ code: number; signal: number | null; out: string }> {
+  const { s, first } = start(req);
+  try {
+    assert.deepEqual(first, { type: 'ready' });
+    assert.deepEqual(native.release(req.startSocketPath), { ok: true });
+    const exit = await native.waitExit(s.pidfd);
+    return { ...exit, out: readFileSync(req.out, 'utf8') };
+  } finally {
+    native.closeFd(s.pidfd);
+    native.closeFd(s.syncFd);
+  }
+}
+
+/** Expects the child to fail before READY; returns the error and reaps it. */
+async function failure(req: SpawnRequest & { out: string }, maps = true): Promise<native.ChildMessage & { code: number }> {
+  const { s, first } = start(req, maps);
+  const exit = await native.waitExit(s.pidfd);
+  native.closeFd(s.pidfd);
+  native.closeFd(s.syncFd);
+  return { ...first, code: exit.code };
+}
+
+test('a busybox container: namespaces, maps, mounts, pivot_root, hostname', { skip }, async () => {
+  const ops = [
+    ...rootSetup(),
+    { op: 'mask', path: '/proc/kcore', origin: o('/linux/maskedPaths/0') },
+    { op: 'mask', path: '/proc/no-such-file', origin: o('/linux/maskedPaths/1') },
+    { op: 'readonly', path: '/proc/sys', origin: o('/linux/readonlyPaths/0') },
+    { op: 'sethostname', name: 'tsrunc-native', origin: o('/hostname') },
+    { op: 'loopback-up', origin: o('/linux/namespaces') },
+    ...command('hostname; id -u; cat /proc/self/uid_map; echo $$; cat /dev/null; ' +
+      'test -s /proc/kcore && echo kcore-visible; { echo x > /proc/sys/kernel/hostname; } 2>/dev/null || echo sys-ro; ' +
+      'cat /proc/net/dev | grep -q "lo:" && echo lo'),
+  ] satisfies Op[];
+  const r = await run(request(ops));
+  assert.equal(r.code, 0, r.out);
+  const uid = process.getuid!();
+  assert.equal(r.out, `tsrunc-native\n0\n${'0'.padStart(10)}${String(uid).padStart(11)}${'1'.padStart(11)}\n1\nsys-ro\nlo\n`);
+});
+
+test('a failing mount reports its op index, errno and step', { skip }, async () => {
+  const ops = rootSetup([mount('nothing', '/mnt', 'no-such-fs', 0)]);
+  const index = ops.findIndex((op) => op.op === 'mount' && op.fstype === 'no-such-fs');
+  const req = request([...ops, ...command('true')]);
+  const r = await failure(req);
+  assert.deepEqual(r, { type: 'error', index, errno: ENODEV, step: 'mount', code: 1 });
+  assert.equal(native.describeChildError(req, { index, errno: ENODEV, step: 'mount' }),
+    '/mounts/mnt: mount: ENODEV (No such device)');
+});
+
+test('a missing binary is reported at resolve-exec, before the start barrier', { skip }, async () => {
+  const ops = [...rootSetup(), ...command('true', 'no-such-binary')];
+  const index = ops.findIndex((op) => op.op === 'resolve-exec');
+  assert.deepEqual(await failure(request(ops)), { type: 'error', index, errno: ENOENT, step: 'lookup', code: 1 });
+  const noexec = [...rootSetup(), ...command('true', 'not-executable')];
+  assert.deepEqual(await failure(request(noexec)), { type: 'error', index, errno: 13, step: 'lookup', code: 1 });
+});
+
+test('a symlinked mount destination cannot leave the rootfs', { skip }, async () => {
+  const bind: Op = { ...(mount(join(work, 'src'), '/escape', '', MS.bind | MS.rec) as Extract<Op, { op: 'mount' }>) };
+  const r = await run(request([...rootSetup([bind]), ...command('ls /tmp/x; ls /escape')]));
+  assert.equal(r.code, 0, r.out);
+  assert.equal(r.out, 'marker-file\nmarker-file\n');
+  assert.equal(existsSync('/tmp/x/marker-file'), false);
+});
+
+test('fds of the parent do not leak into the container; preserved ones do', { skip }, async () => {
+  const leaked = openSync(work, 'r');
+  try {
+    const r = await run(request([...rootSetup(), ...command('ls /proc/self/fd')]));
+    assert.equal(r.code, 0, r.out);
+    // busybox ls itself holds the directory open as fd 3.
+    assert.deepEqual(r.out.trim().split('\n').map(Number), [0, 1, 2, 3]);
+    assert.ok(leaked > 3);
+  } finally {
+    closeSync(leaked);
+  }
+  // preserveFds: 1 hands on the parent's fd 3 (one of Node's own here), whatever it is.
+  const r = await run(request([...rootSetup(), ...command('readlink /proc/self/fd/3; ls /proc/self/fd')], { preserveFds: 1 }));
+  assert.equal(r.code, 0, r.out);
+  const [link, ...fds] = r.out.trim().split('\n');
+  assert.equal(link, readlinkSync('/proc/self/fd/3'));
+  assert.deepEqual(fds.map(Number), [0, 1, 2, 3, 4]);
+});
+
+test('exit codes arrive through waitExit, 128+signal when killed', { skip }, async () => {
+  assert.deepEqual(await run(request([...rootSetup(), ...command('exit 3')])), { code: 3, signal: null, out: '' });
+  // Not the init of a pid namespace (which ignores signals it has no handler for): killed by itself.
+  const noProc = rootSetup().filter((op) => !(op.op === 'mount' && op.fstype === 'proc')); // proc needs its pid ns
+  const noPidNs = request([...noProc, ...command('kill -9 $$')], { newNamespaces: ALL_NEW & ~NS.pid });
+  assert.deepEqual(await run(noPidNs), { code: 137, signal: 9, out: '' });
+  // An init killed from outside while it runs.
+  const req = request([...rootSetup(), ...command('exec sleep 60')]);
+  const { s, first } = start(req);
+  assert.deepEqual(first, { type: 'ready' });
+  assert.deepEqual(native.release(req.startSocketPath), { ok: true });
+  const exit = native.waitExit(s.pidfd);
+  native.pidfdSignal(s.pidfd, 9);
+  assert.deepEqual(await exit, { code: 137, signal: 9 });
+  native.closeFd(s.pidfd);
+  native.closeFd(s.syncFd);
+});
+
+test('sync points stop the child until go', { skip }, async () => {
+  const req = request([...rootSetup(), { op: 'sync', tag: 42, origin: o('/hooks') }, ...command('echo after')]);
+  const { s, first } = start(req);
+  assert.deepEqual(first, { type: 'sync', tag: 42 });
+  native.go(s);
+  assert.deepEqual(native.nextMessage(s, 10_000), { type: 'ready' });
+  assert.deepEqual(native.release(req.startSocketPath), { ok: true });
+  assert.deepEqual(await native.waitExit(s.pidfd), { code: 0, signal: null });
+  assert.equal(readFileSync(req.out, 'utf8'), 'after\n');
+  native.closeFd(s.pidfd);
+  native.closeFd(s.syncFd);
+});
+
+test('joining namespaces: setns, unshare, and the double fork into a new pid namespace', { skip }, async () => {
+  // A: a holder of a user and a uts namespace, parked at its start barrier.
+  const a = request([{ op: 'sethostname', name: 'shared-uts', origin: o('/hostname') }, { op: 'wait-start', origin: o('/process') }], {
+    newNamespaces: NS.user | NS.uts,
+  });
+  const fd = openSync(a.out, 'w');
+  const sa = native.spawn({ ...a, stdio: [-1, fd, fd] });
+  closeSync(fd);
+  writeMaps(sa.pid);
+  // Open A's namespaces while it is still dumpable (before go).
+  const userFd = openSync(`/proc/${sa.pid}/ns/user`, 'r');
+  const utsFd = openSync(`/proc/${sa.pid}/ns/uts`, 'r');
+  try {
+    native.go(sa);
+    assert.deepEqual(native.nextMessage(sa, 10_000), { type: 'ready' });
+    // B: joins A's user and uts namespaces, makes its own mount and pid namespaces.
+    const b = request([...rootSetup(), ...command('hostname; echo $$; cat /proc/self/uid_map')], {
+      newNamespaces: NS.mnt | NS.pid,
+      joinNamespaces: [{ flag: NS.user, fd: userFd, origin: o('/linux/namespaces/0') }, { flag: NS.uts, fd: utsFd, origin: o('/linux/namespaces/1') }],
+    });
+    const { s, first } = start(b, false);
+    try {
+      assert.deepEqual(first, { type: 'ready' });
+      assert.notEqual(s.pid, 0);
+      assert.match(readFileSync(`/proc/${s.pid}/status`, 'utf8'), new RegExp(`PPid:\\s+${process.pid}\\n`));
+      assert.deepEqual(native.release(b.startSocketPath), { ok: true });
+      assert.deepEqual(await native.waitExit(s.pidfd), { code: 0, signal: null });
+      const uid = process.getuid!();
+      assert.equal(readFileSync(b.out, 'utf8'), `shared-uts\n1\n${'0'.padStart(10)}${String(uid).padStart(11)}${'1'.padStart(11)}\n`);
+    } finally {
+      native.closeFd(s.pidfd);
+      native.closeFd(s.syncFd);
+    }
+    // A bad join fd is reported against its joinNamespaces entry.
+    const bad = request(rootSetup(), {
+      newNamespaces: NS.mnt,
+      joinNamespaces: [{ flag: NS.user, fd: userFd, origin: o('/linux/namespaces/0') }, { flag: NS.net, fd: utsFd, origin: o('/linux/namespaces/1') }],
+      startSocketPath: '',
+    });
+    const r = await failure(bad, false);
+    assert.deepEqual(r, { type: 'error', index: -3, errno: 22, step: 'setns', code: 1 });
+    assert.equal(native.describeChildError(bad, r).split(':')[0], '/linux/namespaces/1');
+  } finally {
+    closeSync(userFd);
+    closeSync(utsFd);
+    native.abort(sa);
+  }
+});
+
+test('the C core refuses a damaged plan before cloning', { skip }, () => {
+  const req = request([...rootSetup(), ...command('true')]);
+  const good = encodePlan(req);
+  const b = good.slice();
+  // Point op 1's target string past the end of the buffer.
+  new DataView(b.buffer).setUint32((HEADER_SLOTS + OP_SLOTS + 2) * 8, b.byteLength + 64, true);
+  assert.throws(() => native.spawnEncoded(b, req), (e) => isTsruncError(e, 'internal') && /ops\[1\] \(mount\)/.test(e.message));
+  assert.throws(() => native.spawnEncoded(good.slice(0, 100), req), (e) => isTsruncError(e, 'internal'));
+  assert.equal(existsSync(req.startSocketPath), false);
+});
+
+test('release reports a connect failure and an execve failure', { skip }, async () => {
+  const missing = native.release(join(work, 'no-such.sock'));
+  assert.deepEqual(missing, { ok: false, errno: ENOENT, step: 'connect' });
+  // exec a file that is not there after resolve-exec (it was removed in between by a sync point).
+  const victim = join(rootfs, 'bin/vanishing');
+  copyFileSync(join(rootfs, 'bin/busybox'), victim);
+  chmodSync(victim, 0o755);
+  const req = request([
+    ...rootSetup(),
+    { op: 'resolve-exec', file: 'vanishing', searchPath: '/bin', origin: o('/process/args/0') },
+    { op: 'sync', tag: 1, origin: o('/hooks') },
+    { op: 'wait-start', origin: o('/process') },
+    { op: 'exec', argv: ['vanishing'], envp: [], origin: o('/process/args') },
+  ]);
+  const { s, first } = start(req);
+  assert.deepEqual(first, { type: 'sync', tag: 1 });
+  rmSync(victim);
+  native.go(s);
+  assert.deepEqual(native.nextMessage(s, 10_000), { type: 'ready' });
+  assert.deepEqual(native.release(req.startSocketPath), { ok: false, errno: ENOENT, step: 'execve' });
+  assert.deepEqual(await native.waitExit(s.pidfd), { code: 127, signal: null });
+  native.closeFd(s.pidfd);
+  native.closeFd(s.syncFd);
+});
+
+test('abort kills and reaps a child waiting for go, and errno helpers name errors', { skip }, () => {
+  const req = request([...rootSetup(), ...command('true')]);
+  const s = native.spawn(req);
+  const pid = s.pid;
+  native.abort(s);
+  assert.equal(existsSync(`/proc/${pid}`), false);
+  assert.throws(() => native.pidfdOpen(pid), (e) => isTsruncError(e, 'not-found'));
+  assert.equal(native.errnoName(2), 'ENOENT');
+  assert.equal(native.strerror(2), 'No such file or directory');
+  const lock = openSync(join(work, 'lock'), 'w');
+  const lock2 = openSync(join(work, 'lock'), 'r');
+  assert.equal(native.flock(lock, true, false), true);
+  assert.equal(native.flock(lock2, true, false), false);
+  closeSync(lock);
+  assert.equal(native.flock(lock2, false, true), true);
+  closeSync(lock2);
+  assert.ok(readdirSync(work).length > 0);
+});
