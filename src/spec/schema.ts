@@ -153,6 +153,80 @@ const devNum = () => int();
 
 // ---------------------------------------------------------------------------------------------------
 
+function resourcesSchema() {
+  const blockIODevice = { major: devNum(), minor: devNum() };
+  const throttle = arr(obj({ ...blockIODevice, rate: u64() }));
+  return obj({
+    devices: arr(
+      obj({
+        allow: bool(),
+        type: oneOf(CGROUP_DEVICE_TYPES, 'cgroup device type').optional(),
+        major: devNum().optional(),
+        minor: devNum().optional(),
+        access: str().regex(/^[rwm]*$/, { error: 'must be a combination of r, w and m' }).optional(),
+      }),
+    ).optional(),
+    memory: obj({
+      limit: i64().optional(),
+      reservation: i64().optional(),
+      swap: i64().optional(),
+      kernel: i64().optional(),
+      kernelTCP: i64().optional(),
+      swappiness: intIn(0, 100).optional(),
+      disableOOMKiller: bool().optional(),
+      useHierarchy: bool().optional(),
+      checkBeforeUpdate: bool().optional(),
+    }).optional(),
+    cpu: obj({
+      shares: u64().optional(),
+      quota: i64().optional(),
+      burst: u64().optional(),
+      period: u64().optional(),
+      realtimeRuntime: i64().optional(),
+      realtimePeriod: u64().optional(),
+      cpus: str().optional(),
+      mems: str().optional(),
+      idle: i64().optional(),
+    }).optional(),
+    pids: obj({ limit: i64() }).optional(),
+    blockIO: obj({
+      weight: u16().optional(),
+      leafWeight: u16().optional(),
+      weightDevice: arr(obj({ ...blockIODevice, weight: u16().optional(), leafWeight: u16().optional() })).optional(),
+      throttleReadBpsDevice: throttle.optional(),
+      throttleWriteBpsDevice: throttle.optional(),
+      throttleReadIOPSDevice: throttle.optional(),
+      throttleWriteIOPSDevice: throttle.optional(),
+    }).optional(),
+    hugepageLimits: arr(obj({ pageSize: str(), limit: u64() })).optional(),
+    network: obj({
+      classID: u32().optional(),
+      priorities: arr(obj({ name: str(), priority: u32() })).optional(),
+    }).optional(),
+    rdma: map(obj({ hcaHandles: u32().optional(), hcaObjects: u32().optional() })).optional(),
+    unified: stringMap().optional(),
+  });
+}
+
+function seccompSchema() {
+  return obj({
+    defaultAction: oneOf(SECCOMP_ACTIONS, 'seccomp action'),
+    defaultErrnoRet: u32().optional(),
+    architectures: arr(oneOf(SECCOMP_ARCHES, 'seccomp architecture')).optional(),
+    flags: arr(oneOf(SECCOMP_FLAGS, 'seccomp flag')).optional(),
+    listenerPath: str().optional(),
+    listenerMetadata: str().optional(),
+    syscalls: arr(
+      obj({
+        names: strings().min(1, { error: 'must name at least one system call' }),
+        action: oneOf(SECCOMP_ACTIONS, 'seccomp action'),
+        errnoRet: u32().optional(),
+        args: arr(obj({ index: u32(), value: u64(), valueTwo: u64().optional(), op: oneOf(SECCOMP_OPERATORS, 'seccomp operator') })).optional(),
+      }),
+    ).optional(),
+  });
+}
+
 function build() {
   const idMapping = obj({ containerID: u32(), hostID: u32(), size: u32() });
   const idMappings = arr(idMapping);
@@ -247,75 +321,9 @@ function build() {
     gid: u32().optional(),
   });
 
-  const blockIODevice = { major: devNum(), minor: devNum() };
-  const throttle = arr(obj({ ...blockIODevice, rate: u64() }));
-  const resources = obj({
-    devices: arr(
-      obj({
-        allow: bool(),
-        type: oneOf(CGROUP_DEVICE_TYPES, 'cgroup device type').optional(),
-        major: devNum().optional(),
-        minor: devNum().optional(),
-        access: str().regex(/^[rwm]*$/, { error: 'must be a combination of r, w and m' }).optional(),
-      }),
-    ).optional(),
-    memory: obj({
-      limit: i64().optional(),
-      reservation: i64().optional(),
-      swap: i64().optional(),
-      kernel: i64().optional(),
-      kernelTCP: i64().optional(),
-      swappiness: intIn(0, 100).optional(),
-      disableOOMKiller: bool().optional(),
-      useHierarchy: bool().optional(),
-      checkBeforeUpdate: bool().optional(),
-    }).optional(),
-    cpu: obj({
-      shares: u64().optional(),
-      quota: i64().optional(),
-      burst: u64().optional(),
-      period: u64().optional(),
-      realtimeRuntime: i64().optional(),
-      realtimePeriod: u64().optional(),
-      cpus: str().optional(),
-      mems: str().optional(),
-      idle: i64().optional(),
-    }).optional(),
-    pids: obj({ limit: i64() }).optional(),
-    blockIO: obj({
-      weight: u16().optional(),
-      leafWeight: u16().optional(),
-      weightDevice: arr(obj({ ...blockIODevice, weight: u16().optional(), leafWeight: u16().optional() })).optional(),
-      throttleReadBpsDevice: throttle.optional(),
-      throttleWriteBpsDevice: throttle.optional(),
-      throttleReadIOPSDevice: throttle.optional(),
-      throttleWriteIOPSDevice: throttle.optional(),
-    }).optional(),
-    hugepageLimits: arr(obj({ pageSize: str(), limit: u64() })).optional(),
-    network: obj({
-      classID: u32().optional(),
-      priorities: arr(obj({ name: str(), priority: u32() })).optional(),
-    }).optional(),
-    rdma: map(obj({ hcaHandles: u32().optional(), hcaObjects: u32().optional() })).optional(),
-    unified: stringMap().optional(),
-  });
-
-  const seccomp = obj({
-    defaultAction: oneOf(SECCOMP_ACTIONS, 'seccomp action'),
-    defaultErrnoRet: u32().optional(),
-    architectures: arr(oneOf(SECCOMP_ARCHES, 'seccomp architecture')).optional(),
-    flags: arr(oneOf(SECCOMP_FLAGS, 'seccomp flag')).optional(),
-    listenerPath: str().optional(),
-    listenerMetadata: str().optional(),
-    syscalls: arr(
-      obj({
-        names: strings().min(1, { error: 'must name at least one system call' }),
-        action: oneOf(SECCOMP_ACTIONS, 'seccomp action'),
-        errnoRet: u32().optional(),
-        args: arr(obj({ index: u32(), value: u64(), valueTwo: u64().optional(), op: oneOf(SECCOMP_OPERATORS, 'seccomp operator') })).optional(),
-      }),
-    ).optional(),
-  });
+  // Rarely present subtrees are built when a config first has them (z.lazy): most configs never pay.
+  const resources = z.lazy(resourcesSchema);
+  const seccomp = z.lazy(seccompSchema);
 
   // Keys in the order of Go's specs-go structs, so a parsed config serialises the way runc writes it.
   const linux = obj({
