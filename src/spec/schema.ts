@@ -134,7 +134,6 @@ function int64In(min: bigint, max: bigint) {
   }, { error: msg(reason) });
 }
 
-
 const u16 = () => intIn(0, 0xffff);
 const i32 = () => intIn(-0x80000000, 0x7fffffff);
 const u32 = () => intIn(0, 0xffffffff);
