@@ -159,7 +159,7 @@ static int run_op(struct tsr_child *c, uint32_t i) {
   case OP_SETHOSTNAME: return sethostname(str1, strlen(str1)) < 0 ? tsr_fail(c, "sethostname") : 0;
   case OP_SETDOMAINNAME: return setdomainname(str1, strlen(str1)) < 0 ? tsr_fail(c, "setdomainname") : 0;
   case OP_LOOPBACK_UP: return tsr_op_loopback_up(c);
-  case OP_OOM_SCORE_ADJ: return tsr_op_oom_score_adj(c, (int64_t)s1);
+  case OP_OOM_SCORE_ADJ: return 0; /* done by early_ops */
   case OP_RLIMIT: return tsr_op_rlimit(c, (uint32_t)s1, s2, s3);
   case OP_CAP_BOUNDING: return tsr_op_cap_bounding(c, s1);
   case OP_KEEP_CAPS: return prctl(PR_SET_KEEPCAPS, s1 ? 1 : 0, 0, 0, 0) < 0 ? tsr_fail(c, "prctl") : 0;
@@ -183,6 +183,20 @@ static int run_op(struct tsr_child *c, uint32_t i) {
   default: errno = EINVAL; return tsr_fail(c, "op");
   }
 #undef str1
+}
+
+static _Noreturn void op_fail(struct tsr_child *c, uint32_t i, int err);
+
+/* Ops that must run while we are still dumpable. Non-dumpable, the files of /proc/self belong to the root of
+ * the user namespace our memory was created in (the host's, since we never exec'd), so a rootless
+ * container root may no longer write /proc/self/oom_score_adj. The value is inherited by the
+ * double-fork grandchild and across execve (runc sets it this early for the same reason). */
+static void early_ops(struct tsr_child *c) {
+  for (uint32_t i = 0; i < c->p->nops; i++) {
+    if (tsr_op_slot(c->p, i, 0) != OP_OOM_SCORE_ADJ) continue;
+    int err = tsr_op_oom_score_adj(c, (int64_t)tsr_op_slot(c->p, i, 1));
+    if (err) op_fail(c, i, err);
+  }
 }
 
 /* Reports op i's failure where the parent is listening: the sync socket before the start barrier,
@@ -212,6 +226,7 @@ _Noreturn void tsr_child_main(struct tsr_plan *p) {
   die_with_parent(&c);
   /* Dumpable while waiting: the parent writes /proc/<pid>/uid_map and gid_map. */
   if (tsr_wait_go(c.syncfd) < 0) _exit(1);
+  early_ops(&c);
   /* Until execve /proc/<pid>/exe is the node binary: nobody in the container may open it
    * (CVE-2019-5736 class). Before joining or building anything. */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) setup_fail(&c, -1, "prctl");

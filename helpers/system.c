@@ -26,7 +26,7 @@ int tsr_op_loopback_up(struct tsr_child *c) {
   return r;
 }
 
-/* Lowering the score needs no privilege, raising it above the parent's needs CAP_SYS_RESOURCE. */
+/* Raising the score needs no privilege; lowering it below the lowest value set needs CAP_SYS_RESOURCE. */
 int tsr_op_oom_score_adj(struct tsr_child *c, int64_t value) {
   char b[24], d[24];
   int n = 0, o = 0;

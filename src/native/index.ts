@@ -65,6 +65,12 @@ export function spawnEncoded(plan: Uint8Array, req?: SpawnRequest): Spawned {
           '(on Ubuntu also kernel.apparmor_restrict_unprivileged_userns=0)'),
     );
   }
+  if (step === 'clone3' && req && !(req.newNamespaces & CLONE_NEWUSER) && errno === 1 && process.getuid?.() !== 0) {
+    return rethrow(
+      fail('invalid-config', 'new namespaces without a user namespace need root', 'clone3', errno,
+        'add a user namespace to the config (tsrunc spec --rootless writes one)'),
+    );
+  }
   return rethrow(fail('internal', 'cannot create the container process', step, errno));
 }
 

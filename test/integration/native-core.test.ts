@@ -38,7 +38,7 @@ before(() => {
   for (const d of ['bin', 'proc', 'dev', 'tmp/x', 'etc']) mkdirSync(join(rootfs, d), { recursive: true });
   copyFileSync('/bin/busybox', join(rootfs, 'bin/busybox'));
   chmodSync(join(rootfs, 'bin/busybox'), 0o755);
-  for (const a of ['sh', 'cat', 'id', 'hostname', 'ls', 'echo', 'kill', 'sleep', 'readlink']) symlinkSync('busybox', join(rootfs, 'bin', a));
+  for (const a of ['sh', 'cat', 'id', 'hostname', 'ls', 'echo', 'kill', 'sleep', 'readlink', 'grep', 'pwd']) symlinkSync('busybox', join(rootfs, 'bin', a));
   writeFileSync(join(rootfs, 'bin/not-executable'), '#!/bin/sh\n');
   // A hostile mount destination: absolute, and climbing above "/".
   symlinkSync('/../../../tmp/x', join(rootfs, 'escape'));
@@ -95,7 +95,7 @@ function writeMaps(pid: number): void {
 }
 
 /** Spawns with stdout (and stderr) into req.out, writes the maps, says go; the child's first message. */
-function start(req: SpawnRequest & { out: string }, maps = true): { s: Spawned; first: native.ChildMessage } {
+function start(req: SpawnRequest & { out: string }, maps = (req.newNamespaces & NS.user) !== 0): { s: Spawned; first: native.ChildMessage } {
   const fd = openSync(req.out, 'w');
   let s: Spawned;
   try {
@@ -123,7 +123,7 @@ async function run(req: SpawnRequest & { out: string }): Promise<{ code: number;
 }
 
 /** Expects the child to fail before READY; returns the error and reaps it. */
-async function failure(req: SpawnRequest & { out: string }, maps = true): Promise<native.ChildMessage & { code: number }> {
+async function failure(req: SpawnRequest & { out: string }, maps?: boolean): Promise<native.ChildMessage & { code: number }> {
   const { s, first } = start(req, maps);
   const exit = await native.waitExit(s.pidfd);
   native.closeFd(s.pidfd);
@@ -210,6 +210,42 @@ test('exit codes arrive through waitExit, 128+signal when killed', { skip }, asy
   assert.deepEqual(await exit, { code: 137, signal: 9 });
   native.closeFd(s.pidfd);
   native.closeFd(s.syncFd);
+});
+
+test('process ops: mkdir, symlink, read-only root, rlimit, umask, chdir, caps, no_new_privs, oom score', { skip }, async () => {
+  const caps = (1n << 0n) | (1n << 5n) | (1n << 10n); // CHOWN, KILL, NET_BIND_SERVICE
+  const ops: Op[] = [
+    ...rootSetup([{ op: 'symlink', target: '/etc/link', linkTo: '/tmp/x', origin: o('/link') }]),
+    { op: 'mkdir', path: '/work/sub', mode: 0o750, origin: o('/process/cwd') },
+    { op: 'readonly-root', origin: o('/root/readonly') },
+    { op: 'oom-score-adj', value: 500, origin: o('/process/oomScoreAdj') },
+    { op: 'rlimit', resource: 7, soft: 123n, hard: 456n, origin: o('/process/rlimits/0') },
+    { op: 'umask', mask: 0o27, origin: o('/process/user/umask') },
+    { op: 'chdir', path: '/work/sub', origin: o('/process/cwd') },
+    { op: 'cap-bounding', keep: caps, origin: o('/process/capabilities/bounding') },
+    { op: 'keep-caps', on: true, origin: o('/process/user') },
+    { op: 'setresgid', gid: 0, origin: o('/process/user/gid') },
+    { op: 'setresuid', uid: 0, origin: o('/process/user/uid') },
+    { op: 'keep-caps', on: false, origin: o('/process/user') },
+    { op: 'capset', effective: caps, permitted: caps, inheritable: caps, origin: o('/process/capabilities') },
+    { op: 'ambient', raise: 1n << 10n, origin: o('/process/capabilities/ambient') },
+    { op: 'no-new-privs', origin: o('/process/noNewPrivileges') },
+    ...command('pwd; umask; ulimit -n; ulimit -Hn; cat /proc/self/oom_score_adj; readlink /etc/link; ' +
+      'grep -E "^(CapBnd|CapEff|CapAmb|NoNewPrivs)" /proc/self/status; { echo > /x; } 2>/dev/null || echo ro-root'),
+  ];
+  const r = await run(request(ops));
+  assert.equal(r.code, 0, r.out);
+  assert.equal(r.out, [
+    '/work/sub', '0027', '123', '456', '500', '/tmp/x', 'CapEff:\t0000000000000421', 'CapBnd:\t0000000000000421',
+    'CapAmb:\t0000000000000400', 'NoNewPrivs:\t1', 'ro-root', '',
+  ].join('\n'));
+});
+
+test('mknod devices (root without a user namespace)', { skip: skip || (process.getuid!() !== 0 && 'needs root') }, async () => {
+  const dev: Op = { op: 'device', target: '/dev/mynull', how: 'mknod', source: '', mode: 0o20640, major: 1, minor: 3, uid: 0, gid: 5, origin: o('/linux/devices/0') };
+  const r = await run(request([...rootSetup([dev]), ...command('ls -ln /dev/mynull; echo hi > /dev/mynull && echo ok')], { newNamespaces: ALL_NEW & ~NS.user }));
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /^crw-r-----\s+1 0\s+5\s+1,\s+3 .* \/dev\/mynull\nok\n$/);
 });
 
 test('sync points stop the child until go', { skip }, async () => {
