@@ -112,7 +112,7 @@ function mountOps(config: Config, ctx: PlanContext, inUserNamespace: boolean, ne
   const linux = config.linux ?? {};
   const ops: Op[] = [];
   const prep = linux.rootfsPropagation === 'private' || linux.rootfsPropagation === 'rprivate' ? MS_PRIVATE : MS_SLAVE;
-  ops.push({ op: 'prepare-root', rootfs: ctx.rootfs, propagation: prep | MS_REC });
+  ops.push({ op: 'prepare-root', rootfs: ctx.rootfs, propagation: prep | MS_REC, origin: { pointer: '/root/path', what: ctx.rootfs } });
 
   let devFromHost = false;
   (config.mounts ?? []).forEach((m, i) => {

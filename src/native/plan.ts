@@ -18,7 +18,7 @@ export interface Origin {
 export type Op =
   // --- before pivot_root: the host's paths are still visible ---
   /** Set propagation of "/" (MS_REC|MS_SLAVE by default), then bind the rootfs onto itself (MS_REC). */
-  | { op: 'prepare-root'; rootfs: string; propagation: number }
+  | { op: 'prepare-root'; rootfs: string; propagation: number; origin: Origin }
   /**
    * mount(2) onto a target inside the rootfs. `create` says what to create when the target is
    * missing. For binds (`flags` has MS_BIND), `source` is a host path and when `remountFlags` is not

@@ -410,22 +410,6 @@ export const UNSUPPORTED: readonly UnsupportedRow[] = [
         (m.options ?? []).flatMap((o, j) => (o === 'idmap' || o === 'ridmap' ? [{ pointer: `/mounts/${i}/options/${j}`, reason: `"${o}": id-mapped mounts are not supported by tsrunc yet` }] : [])),
       ),
   },
-  {
-    field: 'linux.uidMappings/gidMappings beyond the caller',
-    reason: 'without root, tsrunc can only map your own id yet',
-    find: (c, caller) => {
-      if (!caller.rootless) return [];
-      const rows: { pointer: string; reason?: string }[] = [];
-      for (const [key, own, what] of [['uidMappings', caller.uid, 'uid'], ['gidMappings', caller.gid, 'gid']] as const) {
-        (c.linux?.[key] ?? []).forEach((m, i) => {
-          if (m.size !== 1 || m.hostID !== own) {
-            rows.push({ pointer: `/linux/${key}/${i}`, reason: `maps host ${what}s ${m.hostID}-${m.hostID + m.size - 1}; without root, tsrunc can only map your own ${what} (${own}) yet` });
-          }
-        });
-      }
-      return rows;
-    },
-  },
 ];
 
 /**
