@@ -23,7 +23,8 @@ export function setupLog(flags: Record<string, unknown>): Log {
 
 /** The runtime context for the global flags (--root, --rootless). */
 export function context(flags: Record<string, unknown>): Context {
-  const mode = String(flags.rootless ?? 'auto');
+  // `--rootless` alone (cac gives true) means rootless, as `--rootless true` does.
+  const mode = flags.rootless === true ? 'true' : String(flags.rootless ?? 'auto');
   if (mode !== 'auto' && mode !== 'true' && mode !== 'false') {
     throw new TsruncError('invalid-argument', `--rootless: "${mode}" is not one of auto, true, false`);
   }

@@ -46,7 +46,7 @@ export function createCLI(): CAC {
     .option('--log <file>', 'file to write logs to (default: stderr only)')
     .option('--log-format <format>', 'log format: text or json', { default: 'text' })
     .option('--debug', 'enable debug logging and show stack traces')
-    .option('--rootless <mode>', 'rootless mode: auto, true or false', { default: 'auto' })
+    .option('--rootless [mode]', 'rootless mode: auto, true or false (default auto)')
     .option('--systemd-cgroup', 'use systemd to manage cgroups');
 
   cli
