@@ -184,10 +184,7 @@ export function strerror(errno: number): string {
 
 /** Where a child error came from: the op's origin, or the joined namespace's; undefined for setup. */
 export function childErrorOrigin(req: SpawnRequest, index: number): Origin | undefined {
-  if (index >= 0) {
-    const op = req.ops[index];
-    return op && 'origin' in op ? op.origin : undefined;
-  }
+  if (index >= 0) return req.ops[index]?.origin;
   if (index <= -2) return req.joinNamespaces[-index - 2]?.origin;
   return undefined;
 }

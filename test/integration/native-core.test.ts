@@ -58,7 +58,7 @@ const mount = (source: string, target: string, fstype: string, flags: number, da
 /** The mounts of a minimal container, before pivot_root. */
 function rootSetup(extra: Op[] = []): Op[] {
   return [
-    { op: 'prepare-root', rootfs, propagation: MS.rec | MS.slave },
+    { op: 'prepare-root', rootfs, propagation: MS.rec | MS.slave, origin: o('/root/path') },
     mount('proc', '/proc', 'proc', MS.nosuid | MS.nodev | MS.noexec),
     mount('tmpfs', '/dev', 'tmpfs', MS.nosuid, 'mode=755'),
     ...['null', 'zero', 'urandom'].map((d): Op => ({

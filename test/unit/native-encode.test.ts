@@ -11,7 +11,7 @@ const o = { pointer: '/test' };
 
 /** One of every op kind, with awkward values (u64 extremes, negatives, UTF-8, empty strings). */
 const allOps: Op[] = [
-  { op: 'prepare-root', rootfs: '/var/lib/ctr/rootfs', propagation: 0x84000 },
+  { op: 'prepare-root', rootfs: '/var/lib/ctr/rootfs', propagation: 0x84000, origin: o },
   {
     op: 'mount', source: '/host/dir', target: '/data', fstype: '', flags: 0x5000, data: '', create: 'dir',
     remountFlags: 0x1 | 0x2, propagation: 0x40000, attrSet: 1, attrClr: 0x70, fallbackBind: null, origin: o,
