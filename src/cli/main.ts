@@ -16,6 +16,12 @@ async function main(argv: string[]): Promise<number> {
   }
   if (parsed.options.help === true || parsed.options.version === true) return 0;
   if (cli.matchedCommand === undefined) {
+    try {
+      cli.globalCommand.checkUnknownOptions();
+    } catch (e) {
+      log().error(oneLine(e));
+      return 1;
+    }
     if (parsed.args.length > 0) {
       log().error(`unknown command "${String(parsed.args[0])}" (see tsrunc --help)`);
       return 1;
@@ -37,7 +43,9 @@ async function main(argv: string[]): Promise<number> {
 /** The message of any error, flattened to one line; cac's own errors are rephrased. */
 function oneLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
-  return msg.replace(/\s*\n\s*/g, '; ').replace(/^Unknown option `(.*)`$/, 'unknown flag $1');
+  return msg
+    .replace(/\s*\n\s*/g, '; ')
+    .replace(/^Unknown option `(.*)`$/, (_, flag: string) => `unknown flag ${flag.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`);
 }
 
 process.exit(await main(process.argv));
