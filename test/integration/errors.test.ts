@@ -205,7 +205,7 @@ const CASES: ErrorCase[] = [
   { name: 'unknown flag', mentions: '--frobnicate', argv: (ctx) => ['run', '--frobnicate', '--bundle', ctx.bundle.dir, ctx.id] },
   { name: 'unknown global flag', mentions: '--bogus-global', argv: () => ['list'], globalArgs: () => ['--bogus-global'] },
   { name: 'state without an id', mentions: 'state', argv: () => ['state'] },
-  { name: 'kill with too many arguments', mentions: 'kill', argv: (ctx) => ['kill', ctx.id, 'KILL', 'extra'] },
+  { name: 'kill with too many arguments', mentions: 'extra', argv: (ctx) => ['kill', ctx.id, 'KILL', 'extra'] },
   { name: '--bundle that does not exist', mentions: '/no/such/bundle', argv: (ctx) => ['run', '--bundle', '/no/such/bundle', ctx.id] },
   { name: 'list --format bogus', mentions: 'bogus', argv: () => ['list', '--format', 'bogus'] },
   {
