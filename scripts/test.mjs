@@ -1,6 +1,7 @@
 // `npm test`: type-check, compile the tests with esbuild, then run them with node's own test runner.
-// Unit tests always run; integration tests run real containers as the current user (rootless when not
-// root). A suite that needs an environment it lacks skips with the reason printed.
+// Unit tests always run; integration tests run real containers as the current user. Files named
+// `*.rootless.test.ts` make up the rootless suite (run as an unprivileged user), `*.root.test.ts` the
+// root suite; CI runs `npm test` once as each. Anything else runs in both.
 import { build } from 'esbuild';
 import { readdirSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +28,10 @@ if (!existsSync('dist/tsrunc.js') || !existsSync('helpers/build/libtsrunc.so')) 
   process.exit(1);
 }
 
-const files = testFiles('test').filter((f) => !only || f.includes(only));
+const isRoot = process.getuid?.() === 0;
+const otherSuite = isRoot ? '.rootless.test.ts' : '.root.test.ts';
+const files = testFiles('test').filter((f) => (!only || f.includes(only)) && !f.endsWith(otherSuite));
+console.log(`tsrunc tests: the ${isRoot ? 'root' : 'rootless'} suite (${files.length} files; the ${isRoot ? 'rootless' : 'root'} suite runs as ${isRoot ? 'an unprivileged user' : 'root'})`);
 rmSync('build/test', { recursive: true, force: true });
 await build({
   entryPoints: files,

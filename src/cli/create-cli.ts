@@ -89,6 +89,7 @@ export function createCLI(): CAC {
     .command('spec', 'write a new config.json')
     .option('-b, --bundle <dir>', 'directory to write config.json in', { default: '.' })
     .option('--rootless', 'generate a config for a rootless container')
+    .option('--mappings <mode>', 'rootless ID mappings: auto (your subordinate ranges when usable) or single (your own ID)', { default: 'auto' })
     .action(wire('spec'));
 
   cli.help();

@@ -72,6 +72,14 @@ export function unescapeMountPath(p: string): string {
   return p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
+/** The login name of `uid` from /etc/passwd, or undefined. */
+export function userName(uid: number): string | undefined {
+  const line = readOr('/etc/passwd', '')
+    .split('\n')
+    .find((l) => l.split(':')[2] === String(uid));
+  return line?.split(':')[0];
+}
+
 /** Reads a small text file, or returns `fallback` when it cannot be read. */
 export function readOr(path: string, fallback: string): string {
   try {

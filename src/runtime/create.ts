@@ -8,7 +8,7 @@ import { validateConfig, unsupportedFields } from '../spec/validate.js';
 import type { Config } from '../spec/schema.js';
 import type { StateFile } from '../spec/state-schema.js';
 import { buildPlan, type Plan } from '../linux/build-plan.js';
-import { hostHasKcore, ownCgroup2Dir, readOr } from '../linux/host.js';
+import { hostHasKcore, ownCgroup2Dir, readOr, userName } from '../linux/host.js';
 import { readRootfsFile, lookupExecUser } from '../linux/rootfs-files.js';
 import { planIdMaps, findMapHelpers, writeIdMaps, type IdMapPlan, type MapFacts } from '../linux/id-maps.js';
 import { readSubIds } from '../linux/subid.js';
@@ -200,9 +200,6 @@ export function writePidFile(path: string, pid: number): void {
 }
 
 function ownerName(ctx: Context): string {
-  const line = readOr('/etc/passwd', '')
-    .split('\n')
-    .find((l) => l.split(':')[2] === String(ctx.caller.uid));
-  return line?.split(':')[0] ?? String(ctx.caller.uid);
+  return userName(ctx.caller.uid) ?? String(ctx.caller.uid);
 }
 
