@@ -1,0 +1,96 @@
+// User namespaces driven by root (issue 3): explicit mappings written directly, ownership through them,
+// and — with a throwaway user that has no subordinate ranges — the single-ID fallback and its notice.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, statSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cleanup, makeBundle, missingPrerequisites, runRuntime, repoRoot, tempDir, uniqueId, stateLeftovers } from './harness.js';
+
+after(cleanup);
+const missing = missingPrerequisites();
+if (missing) throw new Error(missing);
+
+const MAP = [{ containerID: 0, hostID: 200000, size: 65536 }];
+
+test('root maps a range explicitly: the container root is host 200000 and owns its rootfs', async () => {
+  const bundle = makeBundle({
+    args: ['sh', '-c', 'cat /proc/self/uid_map; touch /made; stat -c "%u %g" /made; id -u'],
+    mutate: (c) => {
+      c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== 'user');
+      c.linux!.namespaces.push({ type: 'user' });
+      c.linux!.uidMappings = MAP;
+      c.linux!.gidMappings = MAP;
+      c.root!.readonly = false;
+    },
+  });
+  // The rootfs must belong to the mapped range, as an image unpacked for this mapping would.
+  assert.equal(spawnSync('chown', ['-R', '200000:200000', bundle.rootfs]).status, 0);
+  const r = await runRuntime('tsrunc', ['run', '--bundle', bundle.dir, uniqueId('rootmap')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n').map((l) => l.trim().replace(/\s+/g, ' ')), ['0 200000 65536', '0 0', '0']);
+  assert.equal(statSync(join(bundle.rootfs, 'made')).uid, 200000);
+});
+
+test('root must give mappings for a user namespace', async () => {
+  const root = tempDir('state', 0o700);
+  const bundle = makeBundle({
+    args: ['true'],
+    mutate: (c) => {
+      c.linux!.namespaces!.push({ type: 'user' });
+      delete c.linux!.uidMappings;
+      delete c.linux!.gidMappings;
+    },
+  });
+  const r = await runRuntime('tsrunc', ['run', '--bundle', bundle.dir, uniqueId('nomap')], { root });
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, 'tsrunc: config.json: /linux/uidMappings: a user namespace needs mappings when running as root\n');
+  assert.deepEqual(stateLeftovers(root), []);
+});
+
+/** A user with no /etc/subuid or /etc/subgid range (created once, kept for later runs). */
+function userWithoutRanges(): { name: string; uid: number; gid: number } {
+  const name = 'tsrunc-noranges';
+  if (spawnSync('id', [name]).status !== 0) {
+    // A system user: useradd gives ordinary users subordinate ranges by default.
+    assert.equal(spawnSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', name]).status, 0);
+  }
+  for (const f of ['/etc/subuid', '/etc/subgid']) {
+    assert.ok(!readFileSync(f, 'utf8').split('\n').some((l) => l.startsWith(`${name}:`)), `${name} must have no range in ${f}`);
+  }
+  const uid = Number(spawnSync('id', ['-u', name], { encoding: 'utf8' }).stdout.trim());
+  const gid = Number(spawnSync('id', ['-g', name], { encoding: 'utf8' }).stdout.trim());
+  return { name, uid, gid };
+}
+
+test('a user without subordinate ranges gets a single-ID container and one notice with the fix', async () => {
+  const u = userWithoutRanges();
+  // The tree this test runs from must be readable by that user (CI runs the root suite from a copy
+  // every user can read).
+  const readable = spawnSync('setpriv', ['--reuid', String(u.uid), '--regid', String(u.gid), '--clear-groups', 'test', '-r', join(repoRoot(), 'dist', 'tsrunc.js')]);
+  assert.equal(readable.status, 0, `${repoRoot()} must be readable by ${u.name}`);
+  const bundle = makeBundle({
+    args: ['sh', '-c', 'cat /proc/self/uid_map'],
+    mutate: (c) => {
+      delete c.linux!.uidMappings;
+      delete c.linux!.gidMappings;
+      c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== 'user' && n.type !== 'network');
+      c.linux!.namespaces.push({ type: 'user' });
+      c.mounts = c.mounts!.map((m) => (m.type === 'sysfs' ? { destination: '/sys', type: 'none', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] } : m));
+      c.mounts = c.mounts.map((m) => ({ ...m, options: m.options?.filter((o) => !o.startsWith('gid=')) }));
+    },
+  });
+  accessSync(bundle.dir, constants.R_OK);
+  const state = tempDir('state-noranges', 0o700);
+  assert.equal(spawnSync('chown', ['-R', `${u.uid}:${u.gid}`, state]).status, 0);
+  const r = spawnSync(
+    'setpriv',
+    ['--reuid', String(u.uid), '--regid', String(u.gid), '--clear-groups', process.execPath, join(repoRoot(), 'bin', 'tsrunc'), '--root', state, 'run', '--bundle', bundle.dir, uniqueId('noranges')],
+    { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: '/' }, timeout: 30_000 },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim().replace(/\s+/g, ' '), `0 ${u.uid} 1`);
+  const lines = r.stderr.split('\n').filter(Boolean);
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, /mapping only your own ID into the container: you have no range in \/etc\/subuid \(as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 \$USER\)/);
+});
