@@ -349,7 +349,7 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Extra environment. */
   env?: Record<string, string>;
-  /** Global flags placed before the command (e.g. `--log-format json`). */
+  /** Global flags placed before the command (e.g. `--log-format json`); a `--root` here replaces ours. */
   globalArgs?: string[];
 }
 
@@ -402,7 +402,9 @@ export async function runRuntime(runtime: Runtime, args: string[], opts: RunOpti
   const errPath = join(io, 'stderr');
   const outFd = openSync(outPath, 'w');
   const errFd = openSync(errPath, 'w');
-  const child = spawn(cmd, [...pre, '--root', root, ...(opts.globalArgs ?? []), ...args], {
+  // A case that passes its own --root (e.g. a bad one) gets only that one.
+  const rootArgs = opts.globalArgs?.includes('--root') ? [] : ['--root', root];
+  const child = spawn(cmd, [...pre, ...rootArgs, ...(opts.globalArgs ?? []), ...args], {
     cwd: opts.cwd,
     env: runtimeEnv(opts.env),
     stdio: [opts.input === undefined ? 'ignore' : 'pipe', outFd, errFd],
