@@ -13,6 +13,7 @@ import { readRootfsFile, lookupExecUser } from '../linux/rootfs-files.js';
 import { planIdMaps, findMapHelpers, writeIdMaps, type IdMapPlan, type MapFacts } from '../linux/id-maps.js';
 import { readSubIds } from '../linux/subid.js';
 import { readProcStat } from '../linux/proc.js';
+import { compileSeccomp, type CompiledSeccomp } from '../linux/seccomp.js';
 import * as native from '../native/index.js';
 import type { Spawned } from '../native/plan.js';
 import { validateId } from './state-store.js';
@@ -90,7 +91,7 @@ export function createContainer(ctx: Context, id: string, opts: CreateOptions): 
     });
     if (idMaps !== null) writeIdMaps(spawned.pid, idMaps, mapFacts?.helpers ?? null);
     native.go(spawned);
-    waitUntilReady(spawned, plan);
+    waitUntilReady(spawned, plan, (listenerFd) => sendSeccompListener(config, state, spawned!.pid, listenerFd));
 
     const stat = readProcStat(spawned.pid);
     if (stat === null) throw new TsruncError('init-failed', 'container init exited during create');
@@ -110,14 +111,19 @@ export function createContainer(ctx: Context, id: string, opts: CreateOptions): 
   }
 }
 
-/** Reads child messages until READY; sync points have nothing to do yet (hooks come later). */
-function waitUntilReady(spawned: Spawned, plan: Plan): void {
+/** Reads child messages until READY; sync points have nothing to do yet (hooks come later). A
+ * seccomp listener fd goes to `onListener` (which owns it) before the child may go on. */
+function waitUntilReady(spawned: Spawned, plan: Plan, onListener: (fd: number) => void): void {
   for (;;) {
     const msg = native.nextMessage(spawned);
     switch (msg.type) {
       case 'ready':
         return;
       case 'sync':
+        native.go(spawned);
+        continue;
+      case 'seccomp':
+        onListener(native.recvListenerFd(spawned));
         native.go(spawned);
         continue;
       case 'error':
@@ -128,8 +134,38 @@ function waitUntilReady(spawned: Spawned, plan: Plan): void {
   }
 }
 
+/**
+ * The runtime-spec's seccomp notify protocol: connect to linux.seccomp.listenerPath and send the
+ * container process state (JSON) with the listener fd attached; "fds" names what the fd is.
+ */
+function sendSeccompListener(config: Config, state: StateFile, pid: number, fd: number): void {
+  try {
+    const sc = config.linux?.seccomp;
+    const metadata = sc?.listenerMetadata ?? '';
+    const message = {
+      ociVersion: state.ociVersion,
+      fds: ['seccompFd'],
+      pid,
+      ...(metadata !== '' ? { metadata } : {}),
+      state: {
+        ociVersion: state.ociVersion,
+        id: state.id,
+        status: 'creating',
+        pid,
+        bundle: state.bundle,
+        ...(state.annotations !== undefined ? { annotations: state.annotations } : {}),
+      },
+    };
+    native.sendFdTo(sc?.listenerPath ?? '', new TextEncoder().encode(JSON.stringify(message)), fd);
+  } finally {
+    native.closeFd(fd);
+  }
+}
+
 function planFor(ctx: Context, config: Config, bundle: string, rootfs: string, opts: CreateOptions, idMaps: IdMapPlan | null): Plan {
   const uid = config.process?.user.uid ?? 0;
+  const sc = config.linux?.seccomp;
+  const seccomp: CompiledSeccomp | null = sc !== undefined ? compileSeccomp(sc, (m) => ctx.logger.warn(m)) : null;
   const execUser = lookupExecUser(readRootfsFile(rootfs, '/etc/passwd'), readRootfsFile(rootfs, '/etc/group'), uid);
   return buildPlan(config, {
     bundle,
@@ -139,10 +175,21 @@ function planFor(ctx: Context, config: Config, bundle: string, rootfs: string, o
     cgroup2Dir: ownCgroup2Dir(readOr('/proc/self/mountinfo', ''), readOr('/proc/self/cgroup', '')),
     noPivot: opts.noPivot === true,
     execUser,
-    setgroupsDenied: idMaps?.denySetgroups === true,
+    setgroupsDenied: idMaps !== null ? idMaps.denySetgroups : joinedUserNamespaceDeniesSetgroups(config),
     idMaps,
     statHost,
+    seccomp,
   });
+}
+
+/**
+ * A joined user namespace keeps the setgroups setting its creator chose; for a /proc/<pid>/ns/user
+ * path it is readable beside it (runc reads its own after joining, which the C core does not do).
+ */
+function joinedUserNamespaceDeniesSetgroups(config: Config): boolean {
+  const path = (config.linux?.namespaces ?? []).find((n) => n.type === 'user' && (n.path ?? '') !== '')?.path;
+  const m = path === undefined ? null : /^\/proc\/(\d+)\/ns\/user$/.exec(path);
+  return m !== null && readOr(`/proc/${m[1]}/setgroups`, 'allow').trim() === 'deny';
 }
 
 function newUserNamespace(config: Config): boolean {
