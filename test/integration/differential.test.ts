@@ -1,6 +1,6 @@
 // Differential tests: the same bundle under runc and under tsrunc must give the same stdout and the same
 // exit code. With TSRUNC_DIFF_SELF=1 both sides are runc, which checks the cases themselves.
-import { after, describe, test } from 'node:test';
+import { after, afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,6 +43,7 @@ const maskPeerIds = (s: string): string => s.replace(/(shared|master|propagate_f
 const sortLines = (s: string): string => s.split('\n').filter(Boolean).sort().join('\n');
 
 describe('differential: runc and tsrunc agree', { skip: missingPrerequisites() }, () => {
+  afterEach(cleanup);
   after(cleanup);
 
   // --- exit codes -------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // names the problem (a JSON pointer, a flag, an id), no stack trace, and leave nothing behind.
 // Under TSRUNC_DIFF_SELF=1 runc plays tsrunc: then only "fails and leaves nothing" is checked, and the
 // cases runc 1.1 accepts are checked to be accepted (DIFFERENCES.md lists them).
-import { after, describe, test } from 'node:test';
+import { after, afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -242,6 +242,7 @@ function assertOneLine(r: RunResult, mentions: string | RegExp): void {
 }
 
 describe('errors: one line, non-zero, nothing left behind', { skip: missingPrerequisites() }, () => {
+  afterEach(cleanup);
   after(cleanup);
 
   test('there are enough cases', () => {

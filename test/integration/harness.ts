@@ -112,7 +112,7 @@ export function tempDir(prefix: string, mode = 0o755): string {
   return dir;
 }
 
-/** Remove every temporary directory made so far (call it from `after()`). */
+/** Remove every temporary directory made so far (call it from `afterEach()` and `after()`). */
 export function cleanup(): void {
   while (temps.length > 0) {
     const dir = temps.pop();
@@ -127,6 +127,13 @@ export function cleanup(): void {
   }
 }
 process.on('exit', cleanup);
+// An interrupted run (Ctrl-C, the runner's timeout) still removes its directories.
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.once(signal, () => {
+    cleanup();
+    process.exit(code);
+  });
+}
 
 let idCounter = 0;
 

@@ -1,6 +1,6 @@
 // The container lifecycle through the CLI (create, start, state, list, kill, delete, run), compared step
 // by step with runc doing the same sequence on the same bundle.
-import { after, describe, test } from 'node:test';
+import { after, afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -140,6 +140,7 @@ async function snapshot(s: Session, id: string, step: string): Promise<Snapshot>
 }
 
 describe('lifecycle', { skip: missingPrerequisites() }, () => {
+  afterEach(cleanup);
   after(cleanup);
 
   test('create → start → kill → delete: state and list match runc at each step', async () => {
