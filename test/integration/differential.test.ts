@@ -13,8 +13,8 @@ import {
   makeBundle,
   missingPrerequisites,
   parseState,
-  requireNonRoot,
-  requireRoot,
+  rootlessSuiteTest,
+  rootSuiteTest,
   runRuntime,
   setNamespace,
   uniqueId,
@@ -125,8 +125,7 @@ describe('differential: runc and tsrunc agree', { skip: missingPrerequisites() }
     });
   });
 
-  test('non-root user with additionalGids', async (t) => {
-    if (!requireRoot(t)) return;
+  rootSuiteTest('non-root user with additionalGids', async () => {
     const { runc } = await expectSame({
       args: sh(`id; ${STATUS_IDS}`),
       mutate: (c) => {
@@ -334,8 +333,7 @@ describe('differential: runc and tsrunc agree', { skip: missingPrerequisites() }
     assert.equal(runc.stdout, '500\n');
   });
 
-  test('oomScoreAdj lowered (root only)', async (t) => {
-    if (!requireRoot(t)) return;
+  rootSuiteTest('oomScoreAdj lowered (root only)', async () => {
     await expectSame({
       args: ['cat', '/proc/self/oom_score_adj'],
       mutate: (c) => {
@@ -536,8 +534,7 @@ describe('differential: runc and tsrunc agree', { skip: missingPrerequisites() }
     });
   });
 
-  test('linux.devices entry created with mode and owner (root only)', async (t) => {
-    if (!requireRoot(t)) return;
+  rootSuiteTest('linux.devices entry created with mode and owner (root only)', async () => {
     await expectSame({
       args: sh('stat -c "%n %F %t:%T %a %u %g" /dev/mynull; echo x > /dev/mynull; echo write=$?'),
       mutate: (c) => {
@@ -626,16 +623,14 @@ describe('differential: runc and tsrunc agree', { skip: missingPrerequisites() }
     assert.equal(runc.stdout, '0\n');
   });
 
-  test('no user namespace is possible only as root', async (t) => {
-    if (!requireRoot(t)) return;
+  rootSuiteTest('no user namespace is possible only as root', async () => {
     await expectSame({
       args: sh('id; cat /proc/self/uid_map'),
       mutate: (c) => dropNamespace(c, 'user'),
     });
   });
 
-  test('user namespace mapping seen from inside (rootless)', async (t) => {
-    if (!requireNonRoot(t)) return;
+  rootlessSuiteTest('user namespace mapping seen from inside (rootless)', async () => {
     const { runc } = await expectSame({ args: sh('cat /proc/self/uid_map /proc/self/gid_map; cat /proc/self/setgroups') });
     assert.match(runc.stdout, /^\s+0\s+\d+\s+1$/m);
   });

@@ -250,9 +250,9 @@ describe('errors: one line, non-zero, nothing left behind', { skip: missingPrere
   });
 
   for (const c of CASES) {
-    test(c.name, async (t) => {
-      if (c.rootOnly && !IS_ROOT) return t.skip('requires root');
-      if (c.nonRootOnly && IS_ROOT) return t.skip('requires an unprivileged user (rootless)');
+    // A case of one suite only is registered in that suite (CI runs both).
+    if ((c.rootOnly && !IS_ROOT) || (c.nonRootOnly && IS_ROOT)) continue;
+    test(c.name, async () => {
       const bundle = makeBundle({ args: ['true'], ...c.bundle });
       const id = uniqueId('err');
       const root = freshStateRoot('tsrunc');

@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
-import type { TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 
 // ---------------------------------------------------------------------------------------------------
 // Where things are
@@ -83,6 +83,19 @@ export function missingPrerequisites(): string | false {
   const reason = `requires ${missing.join(' and ')}`;
   console.log(`# skipping integration suite: ${reason}`);
   return reason;
+}
+
+/**
+ * A test that belongs to the root suite: registered only when running as root. CI runs `npm test` once
+ * as root and once as an unprivileged user, so it runs there, and neither suite reports a skip.
+ */
+export function rootSuiteTest(name: string, fn: (t: TestContext) => Promise<void> | void): void {
+  if (IS_ROOT) test(name, fn);
+}
+
+/** A test that belongs to the rootless suite: registered only when not running as root. */
+export function rootlessSuiteTest(name: string, fn: (t: TestContext) => Promise<void> | void): void {
+  if (!IS_ROOT) test(name, fn);
 }
 
 /** Skip `t` unless running as root; returns true when the test may go on. */
