@@ -121,8 +121,11 @@ static void clear_fd_flags(int fd, int nonblock) {
   if (f >= 0 && (f & O_NONBLOCK)) fcntl(fd, F_SETFL, f & ~O_NONBLOCK);
 }
 
+static _Noreturn void op_fail(struct tsr_child *c, uint32_t i, int err);
+
 /* Node ignores SIGPIPE/SIGXFSZ (ignored signals survive execve), blocks nothing we want to keep, and
- * marks 0-2 close-on-exec; the parent-death signal would survive execve too. Undo all of that. */
+ * marks 0-2 close-on-exec; the parent-death signal would survive execve too. Undo all of that. The
+ * seccomp program (when deferred) is the very last thing before execve. */
 static int do_exec(struct tsr_child *c) {
   const struct tsr_plan *p = c->p;
   struct sigaction sa;
@@ -135,6 +138,9 @@ static int do_exec(struct tsr_child *c) {
   if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0) return tsr_fail(c, "prctl");
   uint64_t none = 0;
   if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none) < 0) return tsr_fail(c, "sigprocmask");
+  uint32_t si = 0;
+  int err = tsr_seccomp_deferred(c, &si);
+  if (err) op_fail(c, si, err);
   execve(p->exec_path, p->argv, p->envp);
   return tsr_fail(c, "execve");
 }
@@ -180,6 +186,7 @@ static int run_op(struct tsr_child *c, uint32_t i) {
   case OP_WAIT_START: return wait_start(c);
   case OP_EXEC: return do_exec(c);
   case OP_MKDIR: return tsr_mkdir_all(c, str1, (mode_t)s2);
+  case OP_SECCOMP: return tsr_op_seccomp(c, i);
   default: errno = EINVAL; return tsr_fail(c, "op");
   }
 #undef str1

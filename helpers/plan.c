@@ -19,7 +19,7 @@
 #define MAX_GROUPS 65536u
 
 /* What each argument slot of each op kind holds. */
-enum { N = 0, S, OS, SV, UV };
+enum { N = 0, S, OS, SV, UV, BP };
 static const uint8_t slot_types[OP_KIND_END][TSR_OP_SLOTS] = {
     [OP_PREPARE_ROOT] = {0, S, N},
     [OP_MOUNT] = {0, S, S, S, S, N, N, N, N, N, N, OS},
@@ -34,6 +34,7 @@ static const uint8_t slot_types[OP_KIND_END][TSR_OP_SLOTS] = {
     [OP_RESOLVE_EXEC] = {0, S, S},
     [OP_EXEC] = {0, SV, SV},
     [OP_MKDIR] = {0, S, N},
+    [OP_SECCOMP] = {0, BP, N, N},
 };
 
 static int check_str(const struct tsr_plan *p, uint64_t slot, int nullable, size_t max) {
@@ -72,6 +73,11 @@ static int check_op(struct tsr_plan *p, uint32_t i, int *seen_resolve, int *seen
     case OS: if (!check_str(p, v, 1, PATH_MAX)) return 0; break;
     case SV: if (!check_vec(p, v, 8)) return 0; break;
     case UV: if (!check_vec(p, v, 4)) return 0; break;
+    case BP: /* struct sock_filter[count], 8 bytes each; the kernel caps a program at BPF_MAXINSNS */
+      if ((v >> 32) == 0 || (v >> 32) > TSR_BPF_MAXINSNS || (uint32_t)v < TSR_HEADER_SLOTS * 8 || (uint32_t)v % 8 ||
+          (uint32_t)v + (v >> 32) * 8 > p->len)
+        return 0;
+      break;
     default: break;
     }
   }
@@ -82,6 +88,12 @@ static int check_op(struct tsr_plan *p, uint32_t i, int *seen_resolve, int *seen
     *seen_wait = 1;
     break;
   case OP_SYNC: if (*seen_wait) return 0; break;
+  case OP_SECCOMP: /* a listener fd goes over the sync socket, which wait-start closes */
+    if (tsr_op_slot(p, i, 3) > TSR_SECCOMP_DEFER) return 0;
+    if ((tsr_op_slot(p, i, 2) & TSR_SECCOMP_NEW_LISTENER) &&
+        (*seen_wait || tsr_op_slot(p, i, 3) != TSR_SECCOMP_NOW))
+      return 0;
+    break;
   case OP_EXEC:
     if (!*seen_resolve || *seen_exec || (tsr_op_slot(p, i, 1) >> 32) == 0) return 0;
     *seen_exec = 1;

@@ -72,11 +72,19 @@ enum tsr_kind {
   OP_WAIT_START,
   OP_EXEC,             /* s1 argv (string array), s2 envp (string array) */
   OP_MKDIR,            /* s1 path, s2 mode */
+  OP_SECCOMP,          /* s1 BPF program (count << 32 | offset of count struct sock_filter), s2 seccomp(2) flags,
+                          s3 mode (TSR_SECCOMP_NOW / _DEFER) */
   OP_KIND_END,
 };
 
 /* Child -> parent record types on the sync socket (see sync.c). */
-enum tsr_msg_type { MSG_READY = 1, MSG_ERROR = 2, MSG_SYNC = 3, MSG_PID = 4 };
+enum tsr_msg_type { MSG_READY = 1, MSG_ERROR = 2, MSG_SYNC = 3, MSG_PID = 4, MSG_SECCOMP = 5 };
+
+/* OP_SECCOMP modes: load at the op's place, or just before execve. */
+#define TSR_SECCOMP_NOW 0u
+#define TSR_SECCOMP_DEFER 1u
+#define TSR_BPF_MAXINSNS 4096u
+#define TSR_SECCOMP_NEW_LISTENER (1u << 3) /* SECCOMP_FILTER_FLAG_NEW_LISTENER */
 
 #define TSR_STEP_LEN 16
 struct tsr_msg {
@@ -159,6 +167,10 @@ int tsr_op_rlimit(struct tsr_child *c, uint32_t resource, uint64_t soft, uint64_
 /* system.c: small ops on the process and its namespaces */
 int tsr_op_loopback_up(struct tsr_child *c);
 int tsr_op_oom_score_adj(struct tsr_child *c, int64_t value);
+
+/* seccomp.c */
+int tsr_op_seccomp(struct tsr_child *c, uint32_t i);
+int tsr_seccomp_deferred(struct tsr_child *c, uint32_t *index); /* 0 or an errno, *index the failing op */
 
 /* A failed syscall inside an op: remember which, return its errno. */
 int tsr_fail(struct tsr_child *c, const char *step);

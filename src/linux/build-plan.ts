@@ -9,6 +9,7 @@ import { capMask } from './capabilities.js';
 import { rlimitNumber } from './rlimits.js';
 import { namespaceFlag } from './namespaces.js';
 import { DEFAULT_DEVICES, devSymlinks, deviceModeBits, type DeviceSpec } from './devices.js';
+import type { CompiledSeccomp } from './seccomp.js';
 
 /** Host facts the conversion needs. */
 export interface PlanContext {
@@ -32,6 +33,8 @@ export interface PlanContext {
   idMaps: { uid: { containerID: number; size: number }[]; gid: { containerID: number; size: number }[] } | null;
   /** What a host path is, for bind mounts and devices. */
   statHost(path: string): 'dir' | 'file' | 'missing';
+  /** linux.seccomp compiled by libseccomp (src/linux/seccomp.ts), when the config has it. */
+  seccomp?: CompiledSeccomp | null;
 }
 
 /** A namespace to join: the runtime opens `path` and hands the fd to the C core. */
@@ -194,6 +197,12 @@ function processOps(config: Config, ctx: PlanContext): Op[] {
   const user = process.user;
   const caps = process.capabilities;
   const capOrigin = { pointer: '/process/capabilities' };
+  // seccomp: without no_new_privs loading needs CAP_SYS_ADMIN, so before the caps go (runc's order);
+  // with it, as late as possible: right before execve, or before the barrier when a listener fd must
+  // still reach the parent over the sync socket.
+  const sc = ctx.seccomp ?? null;
+  const seccompOp = (when: 'now' | 'defer'): Op => ({ op: 'seccomp', program: sc!.program, flags: sc!.flags, when, origin: { pointer: '/linux/seccomp' } });
+  if (sc !== null && process.noNewPrivileges !== true) ops.push(seccompOp('now'));
   if (caps !== undefined) ops.push({ op: 'cap-bounding', keep: capMask(caps.bounding ?? []), origin: { pointer: '/process/capabilities/bounding' } });
   if (caps !== undefined) ops.push({ op: 'keep-caps', on: true, origin: capOrigin });
   if (!ctx.setgroupsDenied) {
@@ -217,7 +226,9 @@ function processOps(config: Config, ctx: PlanContext): Op[] {
   const args = process.args ?? [];
   const file = args[0] ?? '';
   ops.push({ op: 'resolve-exec', file, searchPath: envValue(env, 'PATH') ?? '', origin: { pointer: '/process/args/0', what: file } });
+  if (sc !== null && process.noNewPrivileges === true && sc.notify) ops.push(seccompOp('now'));
   ops.push({ op: 'wait-start', origin: { pointer: '/process' } });
+  if (sc !== null && process.noNewPrivileges === true && !sc.notify) ops.push(seccompOp('defer'));
   ops.push({ op: 'exec', argv: args, envp: env, origin: { pointer: '/process/args', what: file } });
   return ops;
 }

@@ -27,6 +27,10 @@ export interface Native {
   pidfdSignal(pidfd: number, sig: number): number;
   flock(fd: number, exclusive: number, wait: number): number;
   close(fd: number): number;
+  /** One record carrying one fd (SCM_RIGHTS): the fd or -errno. */
+  recvFd(sock: number, timeoutMs: number): number;
+  /** Connect to the unix socket `path` and send `data` with `fd` attached: 0 or -errno. */
+  sendFd(path: string, data: Uint8Array, len: number, fd: number): number;
   errnoName(errno: number): string | null;
   strerror(errno: number): string | null;
 }
@@ -85,6 +89,8 @@ function load(): Native {
     pidfdSignal: lib.func('int tsrunc_pidfd_signal(int pidfd, int sig)'),
     flock: lib.func('int tsrunc_flock(int fd, int exclusive, int wait)'),
     close: lib.func('int tsrunc_close(int fd)'),
+    recvFd: lib.func('int tsrunc_recv_fd(int sock, int timeout_ms)'),
+    sendFd: lib.func('int tsrunc_send_fd(const char *path, const uint8_t *data, size_t len, int fd)'),
     errnoName: lib.func('const char *tsrunc_errno_name(int err)'),
     strerror: lib.func('const char *tsrunc_strerror(int err)'),
   };

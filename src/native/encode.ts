@@ -46,6 +46,7 @@ export const OP_KINDS = {
   'wait-start': 28,
   exec: 29,
   mkdir: 30,
+  seccomp: 31,
 } as const satisfies Record<Op['op'], number>;
 
 const KIND_NAMES = new Map<number, Op['op']>(Object.entries(OP_KINDS).map(([k, v]) => [v, k as Op['op']]));
@@ -95,6 +96,12 @@ class Heap {
     const view = new DataView(bytes.buffer);
     slots.forEach((s, i) => view.setBigUint64(i * 8, s, true));
     return (BigInt(slots.length) << 32n) | BigInt(this.put(bytes));
+  }
+
+  /** Raw bytes; the slot counts `unit`-byte elements (8 for a BPF program). */
+  blob(bytes: Uint8Array, unit: number, what: string): bigint {
+    if (bytes.length === 0 || bytes.length % unit !== 0) throw bad(`${what}: ${bytes.length} bytes is not a whole number of ${unit}-byte elements`);
+    return (BigInt(bytes.length / unit) << 32n) | BigInt(this.put(bytes));
   }
 
   u32v(list: number[], what: string): bigint {
@@ -182,6 +189,8 @@ function opSlots(op: Op, h: Heap, at: string): bigint[] {
       return [h.str(op.file, `${at}.file`), h.str(op.searchPath, `${at}.searchPath`)];
     case 'exec':
       return [h.strv(op.argv, `${at}.argv`), h.strv(op.envp, `${at}.envp`)];
+    case 'seccomp':
+      return [h.blob(op.program, 8, `${at}.program`), n(op.flags, 'flags'), op.when === 'defer' ? 1n : 0n];
     case 'pivot-root':
     case 'chroot':
     case 'readonly-root':
@@ -287,7 +296,11 @@ export function decodePlan(buf: Uint8Array): DecodedPlan {
     const s = (k: number) => slot(at + k);
     const kind = KIND_NAMES.get(Number(s(0)));
     if (!kind) throw bad(`ops[${i}]: unknown kind ${s(0)}`);
-    ops.push(decodeOp(kind, s, { num, str, strv, u32v: (v) => u32v(view, vec(v, 4)) }));
+    const bytes = (v: bigint, unit: number): Uint8Array => {
+      const [off, n] = vec(v, unit);
+      return buf.slice(off, off + n * unit);
+    };
+    ops.push(decodeOp(kind, s, { num, str, strv, u32v: (v) => u32v(view, vec(v, 4)), bytes }));
   }
   const startPath = slot(H.startPath);
   return {
@@ -313,6 +326,7 @@ interface Readers {
   str(v: bigint): string;
   strv(v: bigint): string[];
   u32v(v: bigint): number[];
+  bytes(v: bigint, unit: number): Uint8Array;
 }
 
 function decodeOp(kind: Op['op'], s: (k: number) => bigint, r: Readers): DecodedOp {
@@ -386,6 +400,8 @@ function decodeOp(kind: Op['op'], s: (k: number) => bigint, r: Readers): Decoded
       return { op: kind, file: str(s(1)), searchPath: str(s(2)) };
     case 'exec':
       return { op: kind, argv: r.strv(s(1)), envp: r.strv(s(2)) };
+    case 'seccomp':
+      return { op: kind, program: r.bytes(s(1), 8), flags: num(s(2)), when: s(3) === 1n ? 'defer' : 'now' };
     case 'pivot-root':
     case 'chroot':
     case 'readonly-root':

@@ -172,6 +172,19 @@ export function closeFd(fd: number): void {
   if (r < 0) throw fail('internal', `close fd ${fd}`, 'close', -r);
 }
 
+/** The seccomp listener fd the child sends right after a 'seccomp' message. */
+export function recvListenerFd(s: Spawned, timeoutMs = 10_000): number {
+  const r = native().recvFd(s.syncFd, timeoutMs);
+  if (r < 0) throw fail('init-failed', 'receiving the seccomp listener fd from the container process', 'recvmsg', -r);
+  return r;
+}
+
+/** Connects to the seccomp agent's socket at `path` and sends `data` with `fd` (SCM_RIGHTS). */
+export function sendFdTo(path: string, data: Uint8Array, fd: number): void {
+  const r = native().sendFd(path, data, data.byteLength, fd);
+  if (r < 0) throw fail('init-failed', `config.json: /linux/seccomp/listenerPath: ${path}`, 'sendmsg', -r);
+}
+
 /** 'ENOENT' for 2. */
 export function errnoName(errno: number): string {
   return native().errnoName(errno) ?? `errno ${errno}`;

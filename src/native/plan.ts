@@ -113,7 +113,15 @@ export type Op =
    */
   | { op: 'wait-start'; origin: Origin }
   /** Reset signals, mark every fd >= 3 + preserveFds close-on-exec, execve the resolved file. */
-  | { op: 'exec'; argv: string[]; envp: string[]; origin: Origin };
+  | { op: 'exec'; argv: string[]; envp: string[]; origin: Origin }
+  /**
+   * seccomp(SECCOMP_SET_MODE_FILTER, flags, program): `program` is the BPF (struct sock_filter[],
+   * 8 bytes each) libseccomp compiled in the parent. 'defer' loads it right before execve (wherever the
+   * op sits); 'now' loads it here (without no_new_privs it needs CAP_SYS_ADMIN, so before the caps
+   * are dropped). With SECCOMP_FILTER_FLAG_NEW_LISTENER ('now' only, before `wait-start`) the child
+   * sends the listener fd to the parent and waits for "go".
+   */
+  | { op: 'seccomp'; program: Uint8Array; flags: number; when: 'now' | 'defer'; origin: Origin };
 
 /** What the C core needs besides the ops to create the child. */
 export interface SpawnRequest {

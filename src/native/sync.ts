@@ -10,6 +10,8 @@ export type ChildMessage =
    */
   | { type: 'error'; index: number; errno: number; step: string }
   | { type: 'sync'; tag: number }
+  /** The seccomp op `index` loaded a program with a listener: its fd follows (native.recvListenerFd), then the child waits for "go". */
+  | { type: 'seccomp'; index: number }
   | { type: 'eof' };
 
 /** A record as it arrives, including the internal PID record of the double fork. */
@@ -20,6 +22,7 @@ export const MSG_READY = 1;
 export const MSG_ERROR = 2;
 export const MSG_SYNC = 3;
 export const MSG_PID = 4;
+export const MSG_SECCOMP = 5;
 
 /** sizeof(struct tsr_msg): u32 type, i32 index, i32 errno, i32 value, char step[16]. */
 export const MSG_SIZE = 32;
@@ -47,6 +50,8 @@ export function decodeMessage(buf: Uint8Array, n: number): RawMessage {
       return { type: 'sync', tag: value };
     case MSG_PID:
       return { type: 'pid', pid: value };
+    case MSG_SECCOMP:
+      return { type: 'seccomp', index };
     default:
       throw new Error(`sync socket: unknown record type ${type}`);
   }

@@ -372,7 +372,6 @@ const at = (pointer: string, v: unknown) => (set(v) ? [{ pointer }] : []);
 const YET = 'is not supported by tsrunc yet';
 
 export const UNSUPPORTED: readonly UnsupportedRow[] = [
-  { field: 'linux.seccomp', reason: `seccomp ${YET}`, find: (c) => (c.linux?.seccomp !== undefined ? [{ pointer: '/linux/seccomp' }] : []) },
   {
     field: 'linux.resources',
     reason: `cgroup resource limits are not supported by tsrunc yet`,

@@ -166,7 +166,6 @@ const USER = { uid: 1000, gid: 1000 };
 const pointers = (c: Config, caller: Caller = ROOT) => unsupportedFields(c, caller).map((u) => u.pointer);
 
 const UNSUPPORTED_CASES: [string, (c: Config) => void, string[]][] = [
-  ['seccomp', (c) => (linux(c).seccomp = { defaultAction: 'SCMP_ACT_ALLOW' }), ['/linux/seccomp']],
   ['resources, key by key', (c) => (linux(c).resources = { devices: [{ allow: false, access: 'rwm' }], pids: { limit: 5 }, memory: {} }), ['/linux/resources/devices', '/linux/resources/pids']],
   ['cgroupsPath', (c) => (linux(c).cgroupsPath = '/a/b'), ['/linux/cgroupsPath']],
   ['sysctl', (c) => (linux(c).sysctl = { 'kernel.shmmax': '1' }), ['/linux/sysctl']],
