@@ -186,6 +186,7 @@ static int run_op(struct tsr_child *c, uint32_t i) {
   case OP_WAIT_START: return wait_start(c);
   case OP_EXEC: return do_exec(c);
   case OP_MKDIR: return tsr_mkdir_all(c, str1, (mode_t)s2);
+  case OP_HOOK_POINT: return tsr_op_hook_point(c, i, (uint32_t)s1);
   case OP_SECCOMP: return tsr_op_seccomp(c, i);
   default: errno = EINVAL; return tsr_fail(c, "op");
   }

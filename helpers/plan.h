@@ -74,6 +74,8 @@ enum tsr_kind {
   OP_MKDIR,            /* s1 path, s2 mode */
   OP_SECCOMP,          /* s1 BPF program (count << 32 | offset of count struct sock_filter), s2 seccomp(2) flags,
                           s3 mode (TSR_SECCOMP_NOW / _DEFER) */
+  /* Explicit numbers from here: several people append at once. */
+  OP_HOOK_POINT = 32,  /* s1 tag: send the own namespace fds to the parent, wait for go (handoff.c) */
   OP_KIND_END,
 };
 
@@ -171,6 +173,11 @@ int tsr_op_oom_score_adj(struct tsr_child *c, int64_t value);
 /* seccomp.c */
 int tsr_op_seccomp(struct tsr_child *c, uint32_t i);
 int tsr_seccomp_deferred(struct tsr_child *c, uint32_t *index); /* 0 or an errno, *index the failing op */
+
+/* handoff.c */
+#define TSR_HOOK_NS 7        /* user, mnt, pid, net, uts, ipc, cgroup */
+#define TSR_CONN_HOOK (-1)   /* first word of a hook-point record on the start connection (errnos are > 0) */
+int tsr_op_hook_point(struct tsr_child *c, uint32_t i, uint32_t tag);
 
 /* A failed syscall inside an op: remember which, return its errno. */
 int tsr_fail(struct tsr_child *c, const char *step);

@@ -90,6 +90,11 @@ export function buildPlan(config: Config, ctx: PlanContext): Plan {
   if (newNamespaces & CLONE_NEWNET) ops.push({ op: 'loopback-up', origin: at('/linux/namespaces') });
 
   ops.push(...mountOps(config, ctx, inUserNamespace, (newNamespaces & CLONE_NEWNET) !== 0, (newNamespaces & CLONE_NEWCGROUP) !== 0));
+  // prestart, createRuntime and createContainer run here: mounts done, the old root still visible.
+  const hooks = config.hooks ?? {};
+  if ([hooks.prestart, hooks.createRuntime, hooks.createContainer].some((l) => (l ?? []).length > 0)) {
+    ops.push({ op: 'hook-point', tag: HOOK_TAG.create, origin: at('/hooks') });
+  }
   ops.push(ctx.noPivot ? { op: 'chroot', origin: at('/root/path') } : { op: 'pivot-root', origin: at('/root/path') });
   if (linux.rootfsPropagation !== undefined) {
     ops.push({ op: 'root-propagation', propagation: propagationFlags(linux.rootfsPropagation), origin: at('/linux/rootfsPropagation') });
@@ -182,8 +187,14 @@ function mountOps(config: Config, ctx: PlanContext, inUserNamespace: boolean, ne
   return ops;
 }
 
-/** rlimits, privileges, user, capabilities, cwd, umask, then the exec barrier and exec. */
-function processOps(config: Config, ctx: PlanContext): Op[] {
+/** The tags of the hook points: before pivot_root (create), after the start barrier (start). */
+export const HOOK_TAG = { create: 1, start: 2 } as const;
+
+/**
+ * rlimits, privileges, user, capabilities, cwd, umask, then the exec barrier and exec. `exec` uses it
+ * too, without the barrier (`startBarrier: false`): the process of `tsrunc exec` gets the same ops.
+ */
+export function processOps(config: Config, ctx: PlanContext, opts: { startBarrier?: boolean } = {}): Op[] {
   const process = config.process!;
   const ops: Op[] = [];
   (process.rlimits ?? []).forEach((r, i) => {
@@ -227,7 +238,10 @@ function processOps(config: Config, ctx: PlanContext): Op[] {
   const file = args[0] ?? '';
   ops.push({ op: 'resolve-exec', file, searchPath: envValue(env, 'PATH') ?? '', origin: { pointer: '/process/args/0', what: file } });
   if (sc !== null && process.noNewPrivileges === true && sc.notify) ops.push(seccompOp('now'));
-  ops.push({ op: 'wait-start', origin: { pointer: '/process' } });
+  if (opts.startBarrier !== false) {
+    ops.push({ op: 'wait-start', origin: { pointer: '/process' } });
+    if ((config.hooks?.startContainer ?? []).length > 0) ops.push({ op: 'hook-point', tag: HOOK_TAG.start, origin: { pointer: '/hooks/startContainer' } });
+  }
   if (sc !== null && process.noNewPrivileges === true && !sc.notify) ops.push(seccompOp('defer'));
   ops.push({ op: 'exec', argv: args, envp: env, origin: { pointer: '/process/args', what: file } });
   return ops;

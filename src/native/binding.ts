@@ -33,6 +33,15 @@ export interface Native {
   sendFd(path: string, data: Uint8Array, len: number, fd: number): number;
   errnoName(errno: number): string | null;
   strerror(errno: number): string | null;
+  /** recv() of one record plus the fds it carries (into fds, -1 for none). */
+  recvFds(fd: number, buf: Uint8Array, len: number, timeoutMs: number, fds: Int32Array, maxFds: number): number;
+  /** Connect to a start socket and send the start byte: the connected fd or -errno. */
+  startConnect(path: string): number;
+  /** Next event of a start connection: out = [kind (0 exec'd, 1 failed, 2 hook point), errno|tag, mask]. */
+  connNext(fd: number, out: Int32Array, fds: Int32Array, maxFds: number): number;
+  /** tsrunc_wait with a timeout: -ETIMEDOUT leaves the process alone. */
+  waitTimeout(pidfd: number, timeoutMs: number): number;
+  waitTimeoutAsync(pidfd: number, timeoutMs: number, cb: (err: unknown, result: number) => void): void;
 }
 
 let loaded: Native | undefined;
@@ -77,6 +86,7 @@ function load(): Native {
     throw new TsruncError('host-not-ready', `cannot load ${path}`, { cause, hint: 'run npm install (needs gcc and make)' });
   }
   const wait = lib.func('int tsrunc_wait(int pidfd)');
+  const waitTimeout = lib.func('int tsrunc_wait_timeout(int pidfd, int timeout_ms)');
   return {
     spawn: lib.func('int tsrunc_spawn(const uint8_t *plan, size_t len, int32_t *out)'),
     go: lib.func('int tsrunc_go(int fd)'),
@@ -91,6 +101,11 @@ function load(): Native {
     close: lib.func('int tsrunc_close(int fd)'),
     recvFd: lib.func('int tsrunc_recv_fd(int sock, int timeout_ms)'),
     sendFd: lib.func('int tsrunc_send_fd(const char *path, const uint8_t *data, size_t len, int fd)'),
+    recvFds: lib.func('int tsrunc_recv_fds(int fd, uint8_t *buf, size_t len, int timeout_ms, int32_t *fds, int maxfds)'),
+    startConnect: lib.func('int tsrunc_start_connect(const char *path)'),
+    connNext: lib.func('int tsrunc_conn_next(int fd, int32_t *out, int32_t *fds, int maxfds)'),
+    waitTimeout,
+    waitTimeoutAsync: (pidfd, ms, cb) => waitTimeout.async(pidfd, ms, cb),
     errnoName: lib.func('const char *tsrunc_errno_name(int err)'),
     strerror: lib.func('const char *tsrunc_strerror(int err)'),
   };

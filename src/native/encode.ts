@@ -47,6 +47,7 @@ export const OP_KINDS = {
   exec: 29,
   mkdir: 30,
   seccomp: 31,
+  'hook-point': 32,
 } as const satisfies Record<Op['op'], number>;
 
 const KIND_NAMES = new Map<number, Op['op']>(Object.entries(OP_KINDS).map(([k, v]) => [v, k as Op['op']]));
@@ -184,6 +185,7 @@ function opSlots(op: Op, h: Heap, at: string): bigint[] {
     case 'umask':
       return [n(op.mask, 'mask')];
     case 'sync':
+    case 'hook-point':
       return [n(op.tag, 'tag')];
     case 'resolve-exec':
       return [h.str(op.file, `${at}.file`), h.str(op.searchPath, `${at}.searchPath`)];
@@ -395,6 +397,7 @@ function decodeOp(kind: Op['op'], s: (k: number) => bigint, r: Readers): Decoded
     case 'umask':
       return { op: kind, mask: num(s(1)) };
     case 'sync':
+    case 'hook-point':
       return { op: kind, tag: num(s(1)) };
     case 'resolve-exec':
       return { op: kind, file: str(s(1)), searchPath: str(s(2)) };

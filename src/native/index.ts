@@ -6,6 +6,7 @@ import { native } from './binding.js';
 import { encodePlan } from './encode.js';
 import type { Origin, SpawnRequest, Spawned } from './plan.js';
 import { decodeMessage, MSG_SIZE, type ChildMessage } from './sync.js';
+import { HOOK_NAMESPACES } from './handoff.js';
 
 export type { Op, Origin, SpawnRequest, Spawned } from './plan.js';
 export type { ChildMessage } from './sync.js';
@@ -92,11 +93,15 @@ export function go(s: Spawned): void {
 export function nextMessage(s: Spawned, timeoutMs = -1): ChildMessage {
   const n = native();
   const buf = new Uint8Array(MSG_SIZE);
+  const fdBuf = new Int32Array(HOOK_NAMESPACES.length);
   for (;;) {
-    const r = n.recv(s.syncFd, buf, buf.length, timeoutMs);
+    const r = n.recvFds(s.syncFd, buf, buf.length, timeoutMs, fdBuf, fdBuf.length);
     if (r === -ETIMEDOUT) throw new TsruncError('init-failed', `no word from the container process in ${timeoutMs} ms`);
     if (r < 0) throw fail('internal', 'reading the sync socket', 'recv', -r);
     const msg = decodeMessage(buf, r);
+    const fds = [...fdBuf].filter((fd) => fd >= 0);
+    if (msg.type === 'sync' && fds.length > 0) return { ...msg, nsMask: new DataView(buf.buffer).getInt32(8, true), fds };
+    for (const fd of fds) n.close(fd);
     if (msg.type !== 'pid') return msg;
     const reaped = n.wait(s.pidfd);
     if (reaped < 0 && -reaped !== ECHILD) throw fail('internal', 'reaping the intermediate process', 'waitid', -reaped);

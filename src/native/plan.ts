@@ -103,6 +103,12 @@ export type Op =
    */
   | { op: 'sync'; tag: number; origin: Origin }
   /**
+   * A hook point: hand the parent fds of the child's own namespaces (user, mnt, pid, net, uts, ipc,
+   * cgroup) and wait for it to say continue, so that it can run hooks inside them. Before `wait-start`
+   * on the sync socket (a `sync` message with `fds`), after it on the start connection.
+   */
+  | { op: 'hook-point'; tag: number; origin: Origin }
+  /**
    * Look `file` up like execvp (in `searchPath` when it has no '/'), as the container sees it, and
    * keep the result for `exec`. Done before the start barrier so `create` reports a missing binary.
    */

@@ -9,7 +9,9 @@ export type ChildMessage =
    * 'unshare', 'clone3', 'setsid', 'dup2'…); <= -2 is joinNamespaces[-index - 2] (step 'setns').
    */
   | { type: 'error'; index: number; errno: number; step: string }
-  | { type: 'sync'; tag: number }
+  /** A `sync` or `hook-point` op; a hook point also hands over its namespace fds (`nsMask` bit i =
+   * HOOK_NAMESPACES[i]; the caller owns and closes `fds`). */
+  | { type: 'sync'; tag: number; nsMask?: number; fds?: number[] }
   /** The seccomp op `index` loaded a program with a listener: its fd follows (native.recvListenerFd), then the child waits for "go". */
   | { type: 'seccomp'; index: number }
   | { type: 'eof' };

@@ -20,6 +20,9 @@ import { validateId } from './state-store.js';
 import type { Context } from './context.js';
 import { childFailure } from './child-errors.js';
 import { nowTimestamp } from './time.js';
+import { hooksToKeep, runCreateHooks, runHostHooksWarn } from './hooks.js';
+import { ociState } from './live-status.js';
+import type { ChildMessage } from '../native/index.js';
 
 export interface CreateOptions {
   /** Bundle directory (default: the current directory). */
@@ -58,6 +61,7 @@ export function createContainer(ctx: Context, id: string, opts: CreateOptions): 
   ctx.store.reserve(id);
   let dirFd = -1;
   let spawned: Spawned | null = null;
+  let made: StateFile | null = null;
   const joinFds: number[] = [];
   try {
     dirFd = ctx.store.openDir(id);
@@ -75,6 +79,9 @@ export function createContainer(ctx: Context, id: string, opts: CreateOptions): 
       rootless: ctx.rootless,
       ...(config.annotations !== undefined ? { annotations: config.annotations } : {}),
     };
+    const keptHooks = hooksToKeep(config.hooks);
+    if (keptHooks !== undefined) state.hooks = keptHooks;
+    made = state;
     ctx.store.save(state);
 
     const joins = plan.joinNamespaces.map((j) => {
@@ -90,6 +97,10 @@ export function createContainer(ctx: Context, id: string, opts: CreateOptions): 
       ops: plan.ops,
     });
     if (idMaps !== null) writeIdMaps(spawned.pid, idMaps, mapFacts?.helpers ?? null);
+    const init = spawned;
+    hookPointHandlers.set(init, (msg) => {
+      runCreateHooks(config.hooks ?? {}, ociState({ ...state, pid: init.pid }, 'creating'), msg, rootfs, ctx.store.dir(id));
+    });
     native.go(spawned);
     waitUntilReady(spawned, plan, (listenerFd) => sendSeccompListener(config, state, spawned!.pid, listenerFd));
 
@@ -105,6 +116,8 @@ export function createContainer(ctx: Context, id: string, opts: CreateOptions): 
     if (spawned !== null) native.abort(spawned);
     if (dirFd >= 0) native.closeFd(dirFd);
     ctx.store.remove(id);
+    // The container existed: it is destroyed, so its poststop hooks run (runtime.md, lifecycle 12-14).
+    if (spawned !== null && made !== null) runHostHooksWarn('poststop', config.hooks ?? {}, ociState(made, 'stopped'), ctx.logger);
     throw e;
   } finally {
     for (const fd of joinFds) native.closeFd(fd);
@@ -120,6 +133,8 @@ function waitUntilReady(spawned: Spawned, plan: Plan, onListener: (fd: number) =
       case 'ready':
         return;
       case 'sync':
+        // A hook point: prestart, createRuntime and createContainer run before the child goes on.
+        if (msg.fds !== undefined) hookPointHandlers.get(spawned)?.(msg);
         native.go(spawned);
         continue;
       case 'seccomp':
@@ -161,6 +176,9 @@ function sendSeccompListener(config: Config, state: StateFile, pid: number, fd: 
     native.closeFd(fd);
   }
 }
+
+/** What `create` does at its init's hook point, set before waitUntilReady reads the messages. */
+const hookPointHandlers = new WeakMap<Spawned, (msg: Extract<ChildMessage, { type: 'sync' }>) => void>();
 
 function planFor(ctx: Context, config: Config, bundle: string, rootfs: string, opts: CreateOptions, idMaps: IdMapPlan | null): Plan {
   const uid = config.process?.user.uid ?? 0;

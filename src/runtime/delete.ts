@@ -3,9 +3,10 @@ import { TsruncError, isTsruncError } from '../errors.js';
 import * as native from '../native/index.js';
 import { isSameLiveProcess } from '../linux/proc.js';
 import type { Context } from './context.js';
-import { liveStatus } from './live-status.js';
+import { liveStatus, ociState } from './live-status.js';
 import { assertCanDelete } from './status.js';
 import { signalInit } from './kill.js';
+import { hooksOf, runHostHooksWarn } from './hooks.js';
 
 const SIGKILL = 9;
 
@@ -31,6 +32,8 @@ export function deleteContainer(ctx: Context, id: string, force: boolean): void 
       waitGone(state.pid, state.pidStartTime, id);
     }
     ctx.store.remove(id);
+    // Still under the lock: a concurrent delete finds nothing, so the hooks run once.
+    runHostHooksWarn('poststop', hooksOf(state.hooks), ociState(state, 'stopped'), ctx.logger);
   } finally {
     native.closeFd(dirFd);
   }

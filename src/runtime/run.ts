@@ -5,6 +5,8 @@ import type { Context } from './context.js';
 import { createContainer, type CreateOptions } from './create.js';
 import { startContainer } from './start.js';
 import { signalNumber } from '../linux/signals.js';
+import { hooksOf, runHostHooksWarn } from './hooks.js';
+import { ociState } from './live-status.js';
 
 export interface RunOptions extends CreateOptions {
   detach?: boolean;
@@ -25,6 +27,7 @@ export async function runContainer(ctx: Context, id: string, opts: RunOptions): 
   } catch (e) {
     native.abort(spawned);
     ctx.store.remove(id);
+    runHostHooksWarn('poststop', hooksOf(state.hooks), ociState(state, 'stopped'), ctx.logger);
     throw e;
   } finally {
     // Closing the directory drops the lock, so `kill` and `delete --force` work while we wait.
@@ -52,6 +55,7 @@ export async function runContainer(ctx: Context, id: string, opts: RunOptions): 
       ctx.store.save(state);
     } else {
       ctx.store.remove(id);
+      runHostHooksWarn('poststop', hooksOf(state.hooks), ociState(state, 'stopped'), ctx.logger);
     }
     return exit.code;
   } finally {

@@ -2,7 +2,8 @@
 import { TsruncError } from '../errors.js';
 import * as native from '../native/index.js';
 import type { Context } from './context.js';
-import { liveStatus } from './live-status.js';
+import { liveStatus, ociState } from './live-status.js';
+import { hooksOf, releaseWithHooks, runContainerHooks, runHostHooksWarn } from './hooks.js';
 import { assertCanStart } from './status.js';
 import type { StateFile } from '../spec/state-schema.js';
 
@@ -13,7 +14,16 @@ export function startContainer(ctx: Context, id: string, held?: { dirFd: number;
     if (held === undefined) native.flock(dirFd, true, true);
     const state = held?.state ?? ctx.store.load(id);
     assertCanStart(id, liveStatus(state));
-    const r = native.release(`/proc/self/fd/${dirFd}/${ctx.store.startSocketName()}`);
+    const hooks = hooksOf(state.hooks);
+    const r = releaseWithHooks(`/proc/self/fd/${dirFd}/${ctx.store.startSocketName()}`, (ns) => {
+      // startContainer: inside the container (its root, after pivot_root), before the user's process.
+      runContainerHooks('startContainer', hooks, ociState(state, 'created'), { ns, cwd: '/', pid: state.pid, scratch: ctx.store.dir(id) });
+    });
+    if (!r.ok && r.step === 'hook') {
+      state.status = 'stopped';
+      ctx.store.save(state);
+      throw r.error;
+    }
     if (!r.ok) {
       if (r.step === 'execve') {
         state.status = 'stopped';
@@ -24,6 +34,7 @@ export function startContainer(ctx: Context, id: string, held?: { dirFd: number;
     }
     state.status = 'running';
     ctx.store.save(state);
+    runHostHooksWarn('poststart', hooks, ociState(state, 'running'), ctx.logger);
     return state;
   } finally {
     if (held === undefined) native.closeFd(dirFd);

@@ -392,11 +392,6 @@ export const UNSUPPORTED: readonly UnsupportedRow[] = [
   { field: 'process.terminal', reason: `terminals are not supported by tsrunc yet: set "terminal": false`, find: (c) => (c.process?.terminal === true ? [{ pointer: '/process/terminal' }] : []) },
   { field: 'process.consoleSize', reason: `consoleSize ${YET}`, find: (c) => (c.process?.consoleSize !== undefined ? [{ pointer: '/process/consoleSize' }] : []) },
   {
-    field: 'hooks',
-    reason: `hooks are not supported by tsrunc yet`,
-    find: (c) => HOOK_KINDS.flatMap((k) => at(`/hooks/${k}`, c.hooks?.[k])),
-  },
-  {
     field: 'mounts[].uidMappings/gidMappings',
     reason: `id-mapped mounts are not supported by tsrunc yet`,
     find: (c) => (c.mounts ?? []).flatMap((m, i) => [...at(`/mounts/${i}/uidMappings`, m.uidMappings), ...at(`/mounts/${i}/gidMappings`, m.gidMappings)]),

@@ -1,0 +1,134 @@
+/* conn.c — parent side of the hand-offs (handoff.c): records with fds on the sync socket, the start
+ * connection with its hook points, waits with a timeout. Each returns -errno on failure. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "plan.h"
+
+static int wait_readable(int fd, int timeout_ms) {
+  if (timeout_ms < 0) return 0;
+  struct pollfd pfd = {.fd = fd, .events = POLLIN};
+  int n;
+  do n = poll(&pfd, 1, timeout_ms);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return -errno;
+  return n == 0 ? -ETIMEDOUT : 0;
+}
+
+/* recvmsg of up to `len` bytes; the fds that came with them go to fds[0..maxfds) (close-on-exec, the
+ * rest -1; extra ones are closed). The byte count, 0 at EOF, or -errno. */
+static int recv_with_fds(int fd, void *buf, size_t len, int32_t *fds, int maxfds) {
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * 16)];
+    struct cmsghdr align;
+  } u;
+  memset(&u, 0, sizeof u);
+  for (int k = 0; k < maxfds; k++) fds[k] = -1;
+  struct iovec iov = {.iov_base = buf, .iov_len = len};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  ssize_t r;
+  do r = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return errno == ECONNRESET ? 0 : -errno;
+  int got = 0;
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+    size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t k = 0; k < n; k++) {
+      int f;
+      memcpy(&f, CMSG_DATA(cm) + k * sizeof(int), sizeof f);
+      if (got < maxfds) fds[got++] = f;
+      else close(f);
+    }
+  }
+  return (int)r;
+}
+
+/* One child -> parent record (struct tsr_msg) with the fds it carries: its size, 0 at EOF,
+ * -ETIMEDOUT, or -errno. */
+TSR_API int tsrunc_recv_fds(int fd, uint8_t *buf, size_t len, int timeout_ms, int32_t *fds, int maxfds) {
+  int r = wait_readable(fd, timeout_ms);
+  return r < 0 ? r : recv_with_fds(fd, buf, len, fds, maxfds);
+}
+
+/* The `start` side of the exec barrier, step by step: connect and send the start byte. The connected
+ * fd (close-on-exec) or -errno. */
+TSR_API int tsrunc_start_connect(const char *path) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof sa.sun_path) return -ENAMETOOLONG;
+  strcpy(sa.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  int r;
+  do r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+  while (r < 0 && errno == EINTR);
+  if (r < 0 || send(fd, "S", 1, MSG_NOSIGNAL) != 1) {
+    r = -errno;
+    close(fd);
+    return r;
+  }
+  return fd;
+}
+
+static int read_full(int fd, void *buf, size_t len) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = read(fd, (char *)buf + got, len - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    got += (size_t)n;
+  }
+  return 0;
+}
+
+/* The next event on the start connection. out[0]: 0 the child exec'd (EOF); 1 it failed, out[1] its
+ * errno; 2 a hook point, out[1] its tag, out[2] the namespace mask, the namespace fds in fds. */
+TSR_API int tsrunc_conn_next(int fd, int32_t *out, int32_t *fds, int maxfds) {
+  int32_t word = 0;
+  int r = recv_with_fds(fd, &word, sizeof word, fds, maxfds);
+  out[0] = out[1] = out[2] = 0;
+  if (r < 0) return r;
+  if (r == 0) return 0;
+  if (r < (int)sizeof word && read_full(fd, (char *)&word + r, sizeof word - (size_t)r) < 0) {
+    out[0] = 1;
+    out[1] = EIO;
+    return 0;
+  }
+  if (word == TSR_CONN_HOOK) {
+    int32_t rest[2];
+    if (read_full(fd, rest, sizeof rest) < 0) {
+      out[0] = 1;
+      out[1] = EIO;
+      return 0;
+    }
+    out[0] = 2;
+    out[1] = rest[0];
+    out[2] = rest[1];
+    return 0;
+  }
+  out[0] = 1;
+  out[1] = word > 0 ? word : EIO;
+  return 0;
+}
+
+/* Waits up to timeout_ms (< 0: for ever) for the process behind a pidfd to exit and reaps it:
+ * (signal << 16) | code as tsrunc_wait, -ETIMEDOUT (the process is left alone), or -errno. */
+TSR_API int tsrunc_wait_timeout(int pidfd, int timeout_ms) {
+  int r = wait_readable(pidfd, timeout_ms);
+  if (r < 0) return r;
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  do r = waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | __WALL);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return -errno;
+  if (si.si_code == CLD_EXITED) return si.si_status & 0xff;
+  return (si.si_status << 16) | ((128 + si.si_status) & 0xff);
+}
