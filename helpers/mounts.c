@@ -85,8 +85,9 @@ int tsr_op_mount(struct tsr_child *c, uint32_t i) {
     r = mount(src, path, fstype[0] ? fstype : NULL, flags & (MS_BIND | MS_REC), NULL) < 0 ? tsr_fail(c, "mount") : 0;
   } else if (mount(src, path, fstype, flags, data[0] ? data : NULL) < 0) {
     /* sysfs without a network namespace, cgroup2 without a cgroup namespace: the kernel says EPERM
-     * in a user namespace; an rbind of the host's copy is what runc falls back to. */
-    if (errno == EPERM && fallback) {
+     * in a user namespace; an rbind of the host's copy is what runc falls back to. EBUSY: the target
+     * already is a mount of the same superblock (cgroup2 under an rbind of /sys), as runc also handles. */
+    if ((errno == EPERM || errno == EBUSY) && fallback) {
       r = mount(fallback, path, NULL, MS_BIND | MS_REC, NULL) < 0 ? tsr_fail(c, "mount") : 0;
       bound = 1;
       rflags = flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | ATIME_FLAGS | MS_NODIRATIME);

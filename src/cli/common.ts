@@ -28,13 +28,11 @@ export function context(flags: Record<string, unknown>): Context {
   if (mode !== 'auto' && mode !== 'true' && mode !== 'false') {
     throw new TsruncError('invalid-argument', `--rootless: "${mode}" is not one of auto, true, false`);
   }
-  if (flags.systemdCgroup === true) {
-    throw new TsruncError('not-supported', '--systemd-cgroup: cgroups are not supported by tsrunc yet');
-  }
   const l = current;
   return makeContext({
     root: typeof flags.root === 'string' ? flags.root : undefined,
     rootless: mode,
+    systemdCgroup: flags.systemdCgroup === true,
     logger: { warn: (m) => l.warn(m), debug: (m) => l.debug(m) },
   });
 }

@@ -79,7 +79,7 @@ export function createCLI(): CAC {
     .action(wire('list'));
   cli
     .command('kill <container-id> [signal]', 'send a signal (default SIGTERM) to the container init')
-    .option('-a, --all', 'send to all processes of the container (not supported yet)')
+    .option('-a, --all', 'send to all processes of the container (needs its cgroup)')
     .action(wire('kill'));
   cli
     .command('delete <container-id>', 'delete a container')

@@ -7,7 +7,7 @@ export async function action(args: string[], flags: Record<string, unknown>): Pr
   const id = oneId(args, 'create');
   refuse(flags, 'consoleSocket', '--console-socket', 'terminals are not supported by tsrunc yet');
   const ctx = context(flags);
-  const c = createContainer(ctx, id, {
+  const c = await createContainer(ctx, id, {
     bundle: String(flags.bundle ?? '.'),
     pidFile: typeof flags.pidFile === 'string' ? flags.pidFile : undefined,
     noPivot: flags.pivot === false,

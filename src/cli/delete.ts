@@ -3,6 +3,6 @@ import { context, oneId } from './common.js';
 import { deleteContainer } from '../runtime/delete.js';
 
 export async function action(args: string[], flags: Record<string, unknown>): Promise<number> {
-  deleteContainer(context(flags), oneId(args, 'delete'), flags.force === true);
+  await deleteContainer(context(flags), oneId(args, 'delete'), flags.force === true);
   return 0;
 }

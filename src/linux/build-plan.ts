@@ -107,7 +107,9 @@ export function buildPlan(config: Config, ctx: PlanContext): Plan {
   (linux.readonlyPaths ?? []).forEach((p, i) => ops.push({ op: 'readonly', path: p, origin: at(`/linux/readonlyPaths/${i}`, p) }));
   (linux.maskedPaths ?? []).forEach((p, i) => ops.push({ op: 'mask', path: p, origin: at(`/linux/maskedPaths/${i}`, p) }));
 
-  ops.push(...processOps(config, ctx));
+  // runc drops every capability when the config has no capabilities object (exec differs: it falls
+  // back to the container's own, which is the exec path's business).
+  ops.push(...processOps({ ...config, process: { ...process, capabilities: process.capabilities ?? {} } }, ctx));
   return { newNamespaces, joinNamespaces, newUserNamespace, ops };
 }
 

@@ -56,13 +56,29 @@ export function ownCgroup2Dir(mountinfo: string, procSelfCgroup: string): string
   return rel === '/' ? mountPoint : mountPoint + rel;
 }
 
-/** The first cgroup2 mount point in a /proc/self/mountinfo text. */
+/**
+ * The first cgroup2 mount point in a /proc/self/mountinfo text that no later mount hides (a cgroup2
+ * mounted over /sys/fs/cgroup hides the hybrid layout's /sys/fs/cgroup/unified under it).
+ */
 export function cgroup2MountPoint(mountinfo: string): string | null {
-  for (const line of mountinfo.split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const fstype = line.slice(sep + 3).split(' ')[0];
-    if (fstype === 'cgroup2') return unescapeMountPath(line.split(' ')[4] ?? '');
+  return visibleCgroup2Mount(mountinfo)?.mountPoint ?? null;
+}
+
+/** The first visible cgroup2 mount of a mountinfo text: its mount point and the hierarchy path it shows. */
+export function visibleCgroup2Mount(mountinfo: string): { mountPoint: string; root: string } | null {
+  const mounts = mountinfo
+    .split('\n')
+    .filter((l) => l.includes(' - '))
+    .map((l) => {
+      const f = l.split(' ');
+      return { mountPoint: unescapeMountPath(f[4] ?? ''), root: unescapeMountPath(f[3] ?? '/'), fstype: l.slice(l.indexOf(' - ') + 3).split(' ')[0] };
+    });
+  const covers = (outer: string, inner: string) => outer === inner || outer === '/' || inner.startsWith(outer + '/');
+  for (let i = 0; i < mounts.length; i++) {
+    const m = mounts[i]!;
+    if (m.fstype !== 'cgroup2') continue;
+    if (mounts.slice(i + 1).some((later) => covers(later.mountPoint, m.mountPoint))) continue;
+    return { mountPoint: m.mountPoint, root: m.root };
   }
   return null;
 }

@@ -25,7 +25,7 @@ export type Op =
    * null the bind is remounted (MS_BIND|MS_REMOUNT|remountFlags|the flags the kernel locked, read
    * back with statfs). `propagation` (MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE, maybe |MS_REC) is
    * applied after, when not 0. `attrSet`/`attrClr` are MOUNT_ATTR_* applied recursively with
-   * mount_setattr (the "rro", "rnosuid"… options), when not 0. When the mount fails with EPERM and
+   * mount_setattr (the "rro", "rnosuid"… options), when not 0. When the mount fails with EPERM (or EBUSY) and
    * `fallbackBind` is set, that host path is rbind-mounted instead and remounted with `flags`
    * (sysfs without a network namespace, cgroup2 without a cgroup namespace).
    */

@@ -17,6 +17,8 @@ export interface RuntimeOptions {
   rootless?: 'auto' | 'true' | 'false';
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
+  /** --systemd-cgroup: the systemd cgroup driver is required. */
+  systemdCgroup?: boolean;
 }
 
 export interface Context {
@@ -24,6 +26,10 @@ export interface Context {
   caller: Caller;
   rootless: boolean;
   logger: Logger;
+  /** The environment (bus addresses, XDG_RUNTIME_DIR). */
+  env: NodeJS.ProcessEnv;
+  /** --systemd-cgroup was given. */
+  systemdCgroup: boolean;
 }
 
 const silent: Logger = { warn: () => {}, debug: () => {} };
@@ -43,5 +49,5 @@ export function makeContext(opts: RuntimeOptions = {}): Context {
     root = choice.root;
     if (rootless) checkPrivateRoot(root, caller.uid);
   }
-  return { store: new StateStore(root), caller, rootless, logger };
+  return { store: new StateStore(root), caller, rootless, logger, env, systemdCgroup: opts.systemdCgroup === true };
 }

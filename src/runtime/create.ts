@@ -23,6 +23,9 @@ import { nowTimestamp } from './time.js';
 import { hooksToKeep, runCreateHooks, runHostHooksWarn } from './hooks.js';
 import { ociState } from './live-status.js';
 import type { ChildMessage } from '../native/index.js';
+import { planCgroup, placeCgroup, releaseCgroup, closeCgroupPlan, type CgroupPlan } from './cgroup.js';
+import { cgroupDir } from '../linux/cgroups/host.js';
+import type { CgroupRecord } from '../linux/cgroups/types.js';
 
 export interface CreateOptions {
   /** Bundle directory (default: the current directory). */
@@ -41,7 +44,7 @@ export interface Created {
 }
 
 /** Creates container `id` and leaves its init waiting at the exec barrier. */
-export function createContainer(ctx: Context, id: string, opts: CreateOptions): Created {
+export async function createContainer(ctx: Context, id: string, opts: CreateOptions): Promise<Created> {
   validateId(id);
   const bundle = resolve(opts.bundle ?? '.');
   const config = loadConfig(bundle);
@@ -56,13 +59,23 @@ export function createContainer(ctx: Context, id: string, opts: CreateOptions): 
   const mapFacts = newUserNamespace(config) ? hostMapFacts(ctx, owner) : null;
   const idMaps = mapFacts !== null ? planIdMaps(config.linux ?? {}, config.process!.user, mapFacts) : null;
   if (idMaps?.notice !== undefined) ctx.logger.warn(idMaps.notice);
-  const plan = planFor(ctx, config, bundle, rootfs, opts, idMaps);
-
-  ctx.store.reserve(id);
+  // The cgroup driver is chosen before anything starts: limits with no possible cgroup fail here.
+  const cgPlan = await planCgroup(ctx, id, config, owner);
+  ctx.logger.debug(`cgroup driver ${cgPlan.choice.driver}${cgPlan.expectedPath !== null ? `, cgroup ${cgPlan.expectedPath}` : ''}`);
+  let plan: Plan;
+  try {
+    plan = planFor(ctx, config, bundle, rootfs, opts, idMaps, cgPlan);
+    ctx.store.reserve(id);
+  } catch (e) {
+    closeCgroupPlan(cgPlan);
+    throw e;
+  }
   let dirFd = -1;
   let spawned: Spawned | null = null;
   let made: StateFile | null = null;
   const joinFds: number[] = [];
+  let cgroup: CgroupRecord | undefined;
+  let cgWarnings: string[] = [];
   try {
     dirFd = ctx.store.openDir(id);
     native.flock(dirFd, true, true);
@@ -97,6 +110,11 @@ export function createContainer(ctx: Context, id: string, opts: CreateOptions): 
       ops: plan.ops,
     });
     if (idMaps !== null) writeIdMaps(spawned.pid, idMaps, mapFacts?.helpers ?? null);
+    // Before "go": the child unshares its cgroup namespace after it, so this cgroup becomes its root.
+    const placed = await placeCgroup(cgPlan, id, spawned.pid, config);
+    cgroup = placed.record;
+    cgWarnings = placed.warnings;
+    state.cgroup = cgroup;
     const init = spawned;
     hookPointHandlers.set(init, (msg) => {
       runCreateHooks(config.hooks ?? {}, ociState({ ...state, pid: init.pid }, 'creating'), msg, rootfs, ctx.store.dir(id));
@@ -111,9 +129,12 @@ export function createContainer(ctx: Context, id: string, opts: CreateOptions): 
     state.status = 'created';
     ctx.store.save(state);
     if (opts.pidFile !== undefined) writePidFile(opts.pidFile, spawned.pid);
+    for (const w of cgWarnings) ctx.logger.warn(w);
     return { state, spawned, dirFd };
   } catch (e) {
     if (spawned !== null) native.abort(spawned);
+    closeCgroupPlan(cgPlan);
+    await releaseCgroup(ctx, cgroup).catch(() => {});
     if (dirFd >= 0) native.closeFd(dirFd);
     ctx.store.remove(id);
     // The container existed: it is destroyed, so its poststop hooks run (runtime.md, lifecycle 12-14).
@@ -180,7 +201,7 @@ function sendSeccompListener(config: Config, state: StateFile, pid: number, fd: 
 /** What `create` does at its init's hook point, set before waitUntilReady reads the messages. */
 const hookPointHandlers = new WeakMap<Spawned, (msg: Extract<ChildMessage, { type: 'sync' }>) => void>();
 
-function planFor(ctx: Context, config: Config, bundle: string, rootfs: string, opts: CreateOptions, idMaps: IdMapPlan | null): Plan {
+function planFor(ctx: Context, config: Config, bundle: string, rootfs: string, opts: CreateOptions, idMaps: IdMapPlan | null, cg: CgroupPlan): Plan {
   const uid = config.process?.user.uid ?? 0;
   const sc = config.linux?.seccomp;
   const seccomp: CompiledSeccomp | null = sc !== undefined ? compileSeccomp(sc, (m) => ctx.logger.warn(m)) : null;
@@ -190,7 +211,9 @@ function planFor(ctx: Context, config: Config, bundle: string, rootfs: string, o
     rootfs,
     rootless: ctx.rootless,
     hostHasKcore: hostHasKcore(),
-    cgroup2Dir: ownCgroup2Dir(readOr('/proc/self/mountinfo', ''), readOr('/proc/self/cgroup', '')),
+    // Bound when cgroup2 cannot be mounted: the container's own cgroup when known before it exists.
+    cgroup2Dir:
+      cg.expectedPath !== null ? cgroupDir(cg.host, cg.expectedPath) : ownCgroup2Dir(readOr('/proc/self/mountinfo', ''), readOr('/proc/self/cgroup', '')),
     noPivot: opts.noPivot === true,
     execUser,
     setgroupsDenied: idMaps !== null ? idMaps.denySetgroups : joinedUserNamespaceDeniesSetgroups(config),

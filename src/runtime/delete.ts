@@ -7,11 +7,12 @@ import { liveStatus, ociState } from './live-status.js';
 import { assertCanDelete } from './status.js';
 import { signalInit } from './kill.js';
 import { hooksOf, runHostHooksWarn } from './hooks.js';
+import { releaseCgroup } from './cgroup.js';
 
 const SIGKILL = 9;
 
 /** Deletes container `id`. Two concurrent deletes serialise on the directory lock; the second finds nothing. */
-export function deleteContainer(ctx: Context, id: string, force: boolean): void {
+export async function deleteContainer(ctx: Context, id: string, force: boolean): Promise<void> {
   let dirFd: number;
   try {
     dirFd = ctx.store.openDir(id);
@@ -31,6 +32,8 @@ export function deleteContainer(ctx: Context, id: string, force: boolean): void 
       }
       waitGone(state.pid, state.pidStartTime, id);
     }
+    // Forked children may outlive the init (no pid namespace): the driver kills them with the cgroup.
+    await releaseCgroup(ctx, state.cgroup);
     ctx.store.remove(id);
     // Still under the lock: a concurrent delete finds nothing, so the hooks run once.
     runHostHooksWarn('poststop', hooksOf(state.hooks), ociState(state, 'stopped'), ctx.logger);

@@ -2,12 +2,18 @@
 import type { StateFile } from '../spec/state-schema.js';
 import { isSameLiveProcess } from '../linux/proc.js';
 import type { Status } from './status.js';
+import { maybeCgroupDir } from './cgroup.js';
+import { isFrozen } from '../linux/cgroups/files.js';
 
-/** Persisted status, except that a dead (or reused) init pid means stopped. */
+/** Persisted status, except that a dead (or reused) init pid means stopped, and a frozen cgroup paused. */
 export function liveStatus(st: StateFile): Status {
   if (st.status === 'stopped') return 'stopped';
   if (st.status === 'creating') return st.pid > 0 && isSameLiveProcess(st.pid, st.pidStartTime) ? 'creating' : 'stopped';
   if (st.pid <= 0 || !isSameLiveProcess(st.pid, st.pidStartTime)) return 'stopped';
+  if (st.status === 'running') {
+    const dir = maybeCgroupDir(st);
+    if (dir !== null && isFrozen(dir)) return 'paused';
+  }
   return st.status;
 }
 

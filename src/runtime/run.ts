@@ -7,6 +7,7 @@ import { startContainer } from './start.js';
 import { signalNumber } from '../linux/signals.js';
 import { hooksOf, runHostHooksWarn } from './hooks.js';
 import { ociState } from './live-status.js';
+import { releaseCgroup } from './cgroup.js';
 
 export interface RunOptions extends CreateOptions {
   detach?: boolean;
@@ -19,13 +20,14 @@ const FORWARDED: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', '
 
 /** Runs container `id`; resolves to the exit code `run` should exit with. */
 export async function runContainer(ctx: Context, id: string, opts: RunOptions): Promise<number> {
-  const created = createContainer(ctx, id, opts);
+  const created = await createContainer(ctx, id, opts);
   const { spawned, dirFd } = created;
   let state = created.state;
   try {
     state = startContainer(ctx, id, { dirFd, state });
   } catch (e) {
     native.abort(spawned);
+    await releaseCgroup(ctx, state.cgroup).catch(() => {});
     ctx.store.remove(id);
     runHostHooksWarn('poststop', hooksOf(state.hooks), ociState(state, 'stopped'), ctx.logger);
     throw e;
@@ -54,6 +56,7 @@ export async function runContainer(ctx: Context, id: string, opts: RunOptions): 
       state.exitStatus = { code: exit.code, signal: exit.signal, at: new Date().toISOString() };
       ctx.store.save(state);
     } else {
+      await releaseCgroup(ctx, state.cgroup);
       ctx.store.remove(id);
       runHostHooksWarn('poststop', hooksOf(state.hooks), ociState(state, 'stopped'), ctx.logger);
     }

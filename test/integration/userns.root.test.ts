@@ -90,7 +90,8 @@ test('a user without subordinate ranges gets a single-ID container and one notic
   );
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim().replace(/\s+/g, ' '), `0 ${u.uid} 1`);
-  const lines = r.stderr.split('\n').filter(Boolean);
+  // The cgroup driver's own warning (no user bus for this user, so no cgroup) is not this notice.
+  const lines = r.stderr.split('\n').filter((l) => l !== '' && !l.includes('runs without a cgroup'));
   assert.equal(lines.length, 1, r.stderr);
   assert.match(lines[0]!, /mapping only your own ID into the container: you have no range in \/etc\/subuid \(as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 \$USER\)/);
 });

@@ -166,8 +166,10 @@ const USER = { uid: 1000, gid: 1000 };
 const pointers = (c: Config, caller: Caller = ROOT) => unsupportedFields(c, caller).map((u) => u.pointer);
 
 const UNSUPPORTED_CASES: [string, (c: Config) => void, string[]][] = [
-  ['resources, key by key', (c) => (linux(c).resources = { devices: [{ allow: false, access: 'rwm' }], pids: { limit: 5 }, memory: {} }), ['/linux/resources/devices', '/linux/resources/pids']],
-  ['cgroupsPath', (c) => (linux(c).cgroupsPath = '/a/b'), ['/linux/cgroupsPath']],
+  ['device cgroup rules as root (limits and cgroupsPath are supported)', (c) => {
+    linux(c).resources = { devices: [{ allow: false, access: 'rwm' }], pids: { limit: 5 }, memory: {} };
+    linux(c).cgroupsPath = '/a/b';
+  }, ['/linux/resources/devices']],
   ['sysctl', (c) => (linux(c).sysctl = { 'kernel.shmmax': '1' }), ['/linux/sysctl']],
   ['personality', (c) => (linux(c).personality = { domain: 'LINUX' }), ['/linux/personality']],
   ['timeOffsets', (c) => (linux(c).timeOffsets = { monotonic: {} }), ['/linux/timeOffsets']],
@@ -191,6 +193,11 @@ for (const [what, edit, expected] of UNSUPPORTED_CASES) {
     assert.deepEqual(pointers(spec(edit)), expected);
   });
 }
+
+test('unsupported: device cgroup rules are accepted rootless (the user namespace forbids device nodes)', () => {
+  const c = spec((c) => (linux(c).resources = { devices: [{ allow: false, access: 'rwm' }] }));
+  assert.deepEqual(pointers(c, USER), []);
+});
 
 test('unsupported: empty or unset values are not flagged (Go zero values)', () => {
   const c = spec((c) => {

@@ -1,0 +1,115 @@
+// The lifecycle's side of cgroups: choose the driver before the init is cloned (a config with limits
+// and no possible cgroup fails before anything starts), place the init between spawn and "go", and
+// remove the cgroup on delete or on a failed create. Warnings are returned, to be printed only once
+// the container exists (a failed create prints its error alone).
+import type { Config } from '../spec/schema.js';
+import type { StateFile } from '../spec/state-schema.js';
+import type { Context } from './context.js';
+import { TsruncError } from '../errors.js';
+import { chooseDriver, readSelectFacts, openDriver, driverFor, limitsWithoutCgroup, requestedLimits, type Choice } from '../linux/cgroups/select.js';
+import { cgroupDir, readCgroupHost, type CgroupHost } from '../linux/cgroups/host.js';
+import type { CgroupDriver, CgroupRecord } from '../linux/cgroups/types.js';
+import { notOwnCgroupHint } from '../linux/cgroups/hints.js';
+import { existsSync } from 'node:fs';
+
+/** The driver chosen for a new container, before its init exists. */
+export interface CgroupPlan {
+  choice: Choice;
+  host: CgroupHost;
+  limits: string[];
+  /** The driver, open (a systemd one holds its bus connection until placement). */
+  driver: CgroupDriver;
+  /** Where the container's cgroup will be, when known in advance (bound at /sys/fs/cgroup if cgroup2 cannot be mounted). */
+  expectedPath: string | null;
+}
+
+/** Chooses the driver for a new container; throws when the config has limits and no cgroup is possible. */
+export async function planCgroup(ctx: Context, id: string, config: Config, user: string): Promise<CgroupPlan> {
+  const facts = readSelectFacts(ctx.rootless, ctx.caller.uid, user, ctx.env);
+  const request = { id, systemdFlag: ctx.systemdCgroup, cgroupsPath: config.linux?.cgroupsPath, resources: config.linux?.resources };
+  const place = { id, resources: config.linux?.resources, annotations: config.annotations };
+  const limits = requestedLimits(config.linux?.resources);
+  let choice = chooseDriver(facts, request);
+  let driver = await openDriver(choice, facts.host);
+  let prepared: Awaited<ReturnType<CgroupDriver['prepare']>>;
+  try {
+    prepared = await driver.prepare(place);
+  } catch (e) {
+    driver.close();
+    throw e;
+  }
+  // systemd --user can only move a process out of a cgroup below its own (a real host's system manager
+  // does it for login sessions): when it cannot, an automatic choice moves on to the next rule.
+  if (choice.driver === 'systemd' && !choice.explicit && prepared.managerCgroup !== undefined) {
+    const under = facts.host.ownPath === prepared.managerCgroup || facts.host.ownPath.startsWith(prepared.managerCgroup.replace(/\/$/, '') + '/');
+    if (!under && !existsSync('/run/dbus/system_bus_socket')) {
+      driver.close();
+      choice = chooseDriver({ ...facts, busReachable: false }, request);
+      if (choice.driver === 'disabled') {
+        choice = { driver: 'disabled', reason: `systemd --user (in ${prepared.managerCgroup}) cannot move processes out of ${facts.host.ownPath}`, hint: notOwnCgroupHint() };
+      }
+      driver = await openDriver(choice, facts.host);
+      prepared = await driver.prepare(place);
+    }
+  }
+  if (choice.driver === 'disabled' && limits.length > 0) throw limitsWithoutCgroup(limits, choice.reason, choice.hint);
+  return { choice, host: facts.host, limits, driver, expectedPath: prepared.path };
+}
+
+/** Releases what a plan holds (the bus connection); safe to call twice. */
+export function closeCgroupPlan(plan: CgroupPlan | null): void {
+  plan?.driver.close();
+}
+
+/**
+ * Puts `pid` in its cgroup. When the driver was picked automatically (not asked for) and the config
+ * has no limits, a failure is not fatal: the container runs without a cgroup and a warning says why.
+ */
+export async function placeCgroup(plan: CgroupPlan, id: string, pid: number, config: Config): Promise<{ record: CgroupRecord; warnings: string[] }> {
+  const { choice } = plan;
+  if (choice.driver === 'disabled') {
+    return { record: { driver: 'disabled' }, warnings: [`container "${id}" runs without a cgroup: ${choice.reason}${choice.hint ? ` (${choice.hint})` : ''}`] };
+  }
+  const driver = plan.driver;
+  try {
+    return await driver.place(pid, { id, resources: config.linux?.resources, annotations: config.annotations });
+  } catch (e) {
+    if (choice.explicit || plan.limits.length > 0 || !(e instanceof TsruncError) || e.code === 'invalid-config') throw e;
+    return {
+      record: { driver: 'disabled' },
+      warnings: [`container "${id}" runs without a cgroup: ${e.message}${e.hint ? ` (${e.hint})` : ''}`],
+    };
+  } finally {
+    driver.close();
+  }
+}
+
+/** Removes a container's cgroup (kills what is left in it first). */
+export async function releaseCgroup(ctx: Context, record: CgroupRecord | undefined): Promise<void> {
+  if (record === undefined || record.driver === 'disabled') return;
+  const driver = await driverFor(record, readCgroupHost(), ctx.rootless, ctx.env);
+  try {
+    await driver.destroy(record);
+  } finally {
+    driver.close();
+  }
+}
+
+/** The directory of a container's cgroup, or a clear error when it has none. */
+export function containerCgroupDir(state: StateFile, command: string): string {
+  const rec = state.cgroup;
+  if (rec === undefined || rec.driver === 'disabled' || rec.path === undefined) {
+    throw new TsruncError('cgroup', `${command}: container "${state.id}" has no cgroup (it was created without one)`);
+  }
+  const host = readCgroupHost();
+  if (host.mountPoint === null) throw new TsruncError('cgroup', `${command}: no cgroup2 hierarchy is mounted`);
+  return cgroupDir(host, rec.path);
+}
+
+/** The directory of a container's cgroup, or null when it has none (for status checks). */
+export function maybeCgroupDir(state: StateFile): string | null {
+  const rec = state.cgroup;
+  if (rec === undefined || rec.path === undefined || rec.driver === 'disabled') return null;
+  const host = readCgroupHost();
+  return host.mountPoint === null ? null : cgroupDir(host, rec.path);
+}
