@@ -26,6 +26,11 @@ const commands: Record<string, () => Promise<{ action: Action }>> = {
   kill: () => import('./kill.js'),
   delete: () => import('./delete.js'),
   spec: () => import('./spec.js'),
+  pause: () => import('./pause.js'),
+  resume: () => import('./resume.js'),
+  ps: () => import('./ps.js'),
+  events: () => import('./events.js'),
+  update: () => import('./update.js'),
 };
 
 /** An action that loads the command's module when (and only when) it runs; resolves to the exit code. */
@@ -91,6 +96,39 @@ export function createCLI(): CAC {
     .option('--rootless', 'generate a config for a rootless container')
     .option('--mappings <mode>', 'rootless ID mappings: auto (your subordinate ranges when usable) or single (your own ID)', { default: 'auto' })
     .action(wire('spec'));
+
+  cli.command('pause <container-id>', 'freeze every process of a container').action(wire('pause'));
+  cli.command('resume <container-id>', 'thaw a paused container').action(wire('resume'));
+  cli
+    .command('ps <container-id> [...ps-options]', 'list the processes of a container (ps options after the id or after --)')
+    .option('-f, --format <format>', 'table or json', { default: 'table' })
+    .allowUnknownOptions()
+    .action(wire('ps'));
+  cli
+    .command('events <container-id>', 'print container events (stats, OOM kills) as JSON lines')
+    .option('--interval <duration>', 'time between stats (e.g. 5s, 500ms)', { default: '5s' })
+    .option('--stats', 'print the statistics once and exit')
+    .action(wire('events'));
+  cli
+    .command('update <container-id>', "change a running container's limits")
+    .option('-r, --resources <file>', 'linux.resources JSON from a file, or - for stdin')
+    .option('--blkio-weight <n>', 'block IO weight (10-1000)')
+    .option('--cpu-period <us>', 'CPU CFS period')
+    .option('--cpu-quota <us>', 'CPU CFS quota (-1: none)')
+    .option('--cpu-share <n>', 'CPU shares (relative weight)')
+    .option('--cpu-rt-period <us>', 'real-time period (cgroup v1 only)')
+    .option('--cpu-rt-runtime <us>', 'real-time runtime (cgroup v1 only)')
+    .option('--cpuset-cpus <list>', 'CPUs allowed (0-3, 0,1)')
+    .option('--cpuset-mems <list>', 'memory nodes allowed (0-3, 0,1)')
+    .option('--kernel-memory <bytes>', 'kernel memory limit (cgroup v1 only)')
+    .option('--kernel-memory-tcp <bytes>', 'kernel TCP memory limit (cgroup v1 only)')
+    .option('--memory <bytes>', 'memory limit (k, m, g suffixes)')
+    .option('--memory-reservation <bytes>', 'memory soft limit')
+    .option('--memory-swap <bytes>', 'memory plus swap limit (-1: unlimited)')
+    .option('--pids-limit <n>', 'maximum number of processes (-1: unlimited)')
+    .option('--l3-cache-schema <schema>', 'Intel RDT L3 cache schema (not supported)')
+    .option('--mem-bw-schema <schema>', 'Intel RDT memory bandwidth schema (not supported)')
+    .action(wire('update'));
 
   cli.help();
   cli.version(`${VERSION}\nspec: ${SPEC_VERSION}`);

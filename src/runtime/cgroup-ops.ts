@@ -74,7 +74,8 @@ export function eventsTarget(ctx: Context, id: string): { state: StateFile; dir:
   return { state, dir: containerCgroupDir(state, 'events') };
 }
 
-const U64_MAX = 18446744073709551615;
+/** "max": runc prints the largest uint64 (see statsJson, which writes it exactly). */
+const U64_MAX = Number.MAX_SAFE_INTEGER + 1;
 
 /** Reads the statistics of a cgroup directory (what is missing reads 0, as in runc's JSON). */
 export function readStats(dir: string): Stats {
@@ -113,6 +114,11 @@ function hugetlbSizes(dir: string): string[] {
   const sizes: string[] = [];
   for (const s of ['64KB', '2MB', '32MB', '1GB', '512MB', '16GB']) if (readCgroupFile(dir, `hugetlb.${s}.current`) !== null) sizes.push(s);
   return sizes;
+}
+
+/** The stats as runc's JSON: an unlimited value is 18446744073709551615, written exactly. */
+export function statsJson(event: { type: string; id: string; data?: Stats }): string {
+  return JSON.stringify(event).replace(new RegExp(`:${U64_MAX}(?=[,}])`, 'g'), ':18446744073709551615');
 }
 
 /** The oom_kill counter of memory.events (0 when the memory controller is absent). */
