@@ -17,12 +17,15 @@ export type ErrorCode =
 export class TsruncError extends Error {
   readonly code: ErrorCode;
   readonly hint?: string;
+  /** The exit status when not runc's usual 1 (`exec` fails with 255, as runc's does). */
+  readonly exitCode?: number;
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; hint?: string } = {}) {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; hint?: string; exitCode?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TsruncError';
     this.code = code;
     this.hint = options.hint;
+    if (options.exitCode !== undefined) this.exitCode = options.exitCode;
   }
 }
 

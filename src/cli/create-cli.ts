@@ -25,6 +25,8 @@ const commands: Record<string, () => Promise<{ action: Action }>> = {
   list: () => import('./list.js'),
   kill: () => import('./kill.js'),
   delete: () => import('./delete.js'),
+  exec: () => import('./exec.js'),
+  features: () => import('./features.js'),
   spec: () => import('./spec.js'),
   pause: () => import('./pause.js'),
   resume: () => import('./resume.js'),
@@ -129,6 +131,27 @@ export function createCLI(): CAC {
     .option('--l3-cache-schema <schema>', 'Intel RDT L3 cache schema (not supported)')
     .option('--mem-bw-schema <schema>', 'Intel RDT memory bandwidth schema (not supported)')
     .action(wire('update'));
+
+  cli
+    .command('exec <container-id> [...command]', 'run a process in a running container')
+    .option('-p, --process <file>', 'JSON file holding the whole process (runtime-spec "process")')
+    .option('-d, --detach', 'detach from the process')
+    .option('--pid-file <file>', 'file to write the process pid to')
+    .option('-e, --env <env>', 'add NAME=value to the environment (repeatable)')
+    .option('--cwd <dir>', 'working directory in the container')
+    .option('-u, --user <uid[:gid]>', 'user (and group) id to run as')
+    .option('-g, --additional-gids <gid>', 'additional group id (repeatable)')
+    .option('-c, --cap <cap>', 'add a capability (repeatable)')
+    .option('--no-new-privs', 'set no_new_privs for the process')
+    .option('--preserve-fds <n>', 'pass N extra fds (3…3+N-1) to the process', { default: 0 })
+    .option('--ignore-paused', 'exec even when the container is paused')
+    .option('-t, --tty', 'allocate a pseudo-TTY (not supported yet)')
+    .option('--console-socket <path>', 'unix socket that receives the pty master (not supported yet)')
+    .option('--process-label <label>', 'SELinux label (not supported)')
+    .option('--apparmor <profile>', 'AppArmor profile (not supported)')
+    .option('--cgroup <path>', 'sub-cgroup to run in (not supported)')
+    .action(wire('exec'));
+  cli.command('features', 'print what this build of tsrunc supports, as JSON').action(wire('features'));
 
   cli.help();
   cli.version(`${VERSION}\nspec: ${SPEC_VERSION}`);

@@ -1,6 +1,7 @@
 // Entry point of the tsrunc command: parse, run one command, print an error once as one line
 // (the stack only with --debug), exit with runc's codes.
 import { createCLI } from './create-cli.js';
+import { splitExecArgs } from './exec-args.js';
 import { log, setupLog } from './common.js';
 import { TsruncError } from '../errors.js';
 
@@ -8,7 +9,7 @@ async function main(argv: string[]): Promise<number> {
   const cli = createCLI();
   let parsed;
   try {
-    parsed = cli.parse(argv, { run: false });
+    parsed = cli.parse(splitExecArgs(argv), { run: false });
     setupLog(parsed.options);
   } catch (e) {
     log().error(oneLine(e));
@@ -36,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
     const l = log();
     l.error(oneLine(e) + (e instanceof TsruncError && e.hint !== undefined ? ` (${e.hint})` : ''));
     if (l.debugEnabled && e instanceof Error && e.stack !== undefined) process.stderr.write(e.stack + '\n');
-    return 1;
+    return e instanceof TsruncError && e.exitCode !== undefined ? e.exitCode : 1;
   }
 }
 
