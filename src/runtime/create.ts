@@ -21,6 +21,7 @@ import type { Context } from './context.js';
 import { childFailure } from './child-errors.js';
 import { nowTimestamp } from './time.js';
 import { hooksToKeep, runCreateHooks, runHostHooksWarn } from './hooks.js';
+import { handOnFds } from './listen-fds.js';
 import { ociState } from './live-status.js';
 import type { ChildMessage } from '../native/index.js';
 import { planCgroup, placeCgroup, releaseCgroup, closeCgroupPlan, type CgroupPlan } from './cgroup.js';
@@ -48,6 +49,9 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
   validateId(id);
   const bundle = resolve(opts.bundle ?? '.');
   const config = loadConfig(bundle);
+  // Socket activation (LISTEN_FDS) and --preserve-fds: the fds from 3 on the container gets.
+  const handOn = handOnFds(config.process?.env, opts.preserveFds ?? 0);
+  if (config.process !== undefined && handOn.env !== undefined) config.process.env = handOn.env;
   for (const w of validateConfig(config).warnings) ctx.logger.warn(w);
   const unsupported = unsupportedFields(config, { rootless: ctx.rootless, uid: ctx.caller.uid, gid: ctx.caller.gid });
   if (unsupported.length > 0) {
@@ -105,7 +109,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     spawned = native.spawn({
       newNamespaces: plan.newNamespaces,
       joinNamespaces: joins,
-      preserveFds: opts.preserveFds ?? 0,
+      preserveFds: handOn.fds,
       startSocketPath: `/proc/self/fd/${dirFd}/${ctx.store.startSocketName()}`,
       ops: plan.ops,
     });

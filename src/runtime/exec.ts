@@ -1,7 +1,8 @@
 // `exec`: run one more process in a running container. The C core joins the init's namespaces (the
 // user namespace first, a new pid namespace through its double fork) and runs the same process ops
 // `create` runs for the init (build-plan's processOps, without the start barrier), then execs.
-import { fstatSync, openSync, readFileSync, statSync } from 'node:fs';
+import { fstatSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { TsruncError, errnoCode } from '../errors.js';
 import { loadConfig, parseConfig, parseJsonLossless } from '../spec/load.js';
@@ -16,6 +17,7 @@ import { HOOK_NAMESPACES } from '../native/handoff.js';
 import type { Context } from './context.js';
 import { liveStatus } from './live-status.js';
 import { writePidFile } from './create.js';
+import { maybeCgroupDir } from './cgroup.js';
 
 export interface ExecOptions {
   /** The command (ignored with `processFile`). */
@@ -175,6 +177,16 @@ export async function execInContainer(ctx: Context, id: string, opts: ExecOption
       ops,
     };
     const spawned = native.spawn(req);
+    // Into the container's cgroup before "go": its cgroup namespace is joined after, and limits apply.
+    const cgroup = maybeCgroupDir(state);
+    if (cgroup !== null) {
+      try {
+        writeFileSync(join(cgroup, 'cgroup.procs'), String(spawned.pid));
+      } catch (e) {
+        native.abort(spawned);
+        throw new TsruncError('cgroup', `cannot join the container's cgroup ${cgroup}: ${(e as Error).message}`);
+      }
+    }
     native.go(spawned);
     // No start barrier: EOF on the sync socket (close-on-exec) means the execve worked.
     for (;;) {
