@@ -145,6 +145,16 @@ static int do_exec(struct tsr_child *c) {
   return tsr_fail(c, "execve");
 }
 
+/* The working directory is resolved inside the container's root (no magic link such as a leaked
+ * /proc/self/fd/N may lead out of it: CVE-2024-21626), then entered through the fd. */
+static int chdir_in_root(struct tsr_child *c, const char *path) {
+  int fd, r = tsr_resolve(c, path, -1, &fd);
+  if (r) return r;
+  r = fchdir(fd) < 0 ? tsr_fail(c, "chdir") : 0;
+  close(fd);
+  return r;
+}
+
 /* Runs op i; 0 or an errno (c->step says which syscall). */
 static int run_op(struct tsr_child *c, uint32_t i) {
   const struct tsr_plan *p = c->p;
@@ -178,7 +188,7 @@ static int run_op(struct tsr_child *c, uint32_t i) {
   case OP_AMBIENT: return tsr_op_ambient(c, s1);
   case OP_NO_NEW_PRIVS: return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? tsr_fail(c, "prctl") : 0;
   case OP_UMASK: umask((mode_t)s1); return 0;
-  case OP_CHDIR: return chdir(str1) < 0 ? tsr_fail(c, "chdir") : 0;
+  case OP_CHDIR: return chdir_in_root(c, str1);
   case OP_SYNC:
     if (tsr_send(c->syncfd, MSG_SYNC, (int32_t)i, 0, (int32_t)s1, NULL) < 0 || tsr_wait_go(c->syncfd) < 0) _exit(1);
     return 0;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h> /* ST_* */
@@ -65,6 +66,20 @@ int tsr_op_prepare_root(struct tsr_child *c, uint32_t i) {
   return 0;
 }
 
+/* proc and sysfs only on an ordinary directory, never over a symlink or a file (runc's rule since
+ * CVE-2019-19921: a symlinked /proc lets the rootfs steer where the kernel's files appear, and where
+ * later masks and writes land). 0, or ENOTDIR with step "not a plain dir". */
+static int check_plain_dir(struct tsr_child *c, const char *target) {
+  struct stat st;
+  const char *base;
+  int dirfd, r = tsr_resolve_parent(c, target, &dirfd, &base);
+  if (r) return r;
+  if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) r = errno == ENOENT ? 0 : tsr_fail(c, "stat");
+  else if (!S_ISDIR(st.st_mode)) { errno = ENOTDIR; r = tsr_fail(c, "not a plain dir"); }
+  close(dirfd);
+  return r;
+}
+
 int tsr_op_mount(struct tsr_child *c, uint32_t i) {
   const struct tsr_plan *p = c->p;
   const char *src = tsr_str(p, tsr_op_slot(p, i, 1)), *target = tsr_str(p, tsr_op_slot(p, i, 2));
@@ -78,6 +93,7 @@ int tsr_op_mount(struct tsr_child *c, uint32_t i) {
   char path[32];
   int fd, r, bound = (flags & MS_BIND) != 0;
 
+  if (!bound && (!strcmp(fstype, "proc") || !strcmp(fstype, "sysfs")) && (r = check_plain_dir(c, target))) return r;
   if ((r = tsr_resolve(c, target, create ? 1 : 0, &fd))) return r;
   tsr_fd_path(path, sizeof path, fd);
   if (bound) {

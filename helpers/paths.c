@@ -55,18 +55,20 @@ static int create_at(struct tsr_child *c, int dirfd, const char *name, int file,
 }
 
 /* Resolves `path` inside the root into an O_PATH fd; create: -1 none, 0 directory, 1 file (the
- * missing parents are always directories, made with `mode`). */
+ * missing parents are always directories, made with `mode`). A dangling symlink on the way is followed
+ * inside the root and its target created there, as runc's securejoin + MkdirAll do: a destination
+ * through a symlink to "/host/dir" lands in <rootfs>/host/dir, never on the host. */
 static int resolve(struct tsr_child *c, const char *path, int create, mode_t mode, int *fd) {
   int root = root_fd(c);
   if (root < 0) return tsr_fail(c, "open");
   if (open_in_root(root, path, fd) == 0) return 0;
   if (errno != ENOENT || create < 0) return tsr_fail(c, "open");
 
-  char buf[PATH_MAX];
+  char buf[PATH_MAX], link[PATH_MAX], next[PATH_MAX];
   size_t len = strlen(path);
   if (len >= sizeof buf) { errno = ENAMETOOLONG; return tsr_fail(c, "open"); }
   memcpy(buf, path, len + 1);
-  int parent = -1;
+  int parent = -1, hops = 0;
   size_t i = 0;
   for (;;) {
     while (buf[i] == '/') i++;
@@ -80,7 +82,31 @@ static int resolve(struct tsr_child *c, const char *path, int create, mode_t mod
     buf[j] = '\0';
     int cur;
     if (open_in_root(root, buf, &cur) < 0) {
-      int r = errno == ENOENT ? create_at(c, parent >= 0 ? parent : root, buf + i, last && create == 1, mode) : tsr_fail(c, "open");
+      if (errno != ENOENT) {
+        if (parent >= 0) close(parent);
+        return tsr_fail(c, "open");
+      }
+      ssize_t n = readlinkat(parent >= 0 ? parent : root, buf + i, link, sizeof link - 1);
+      if (n >= 0) { /* dangling symlink: continue with its target + the rest, still inside the root */
+        buf[j] = save;
+        size_t pre = link[0] == '/' ? 0 : i, rest = strlen(buf + j);
+        if (++hops > 40) errno = ELOOP;
+        else if (pre + (size_t)n + rest >= sizeof next) errno = ENAMETOOLONG;
+        else errno = 0;
+        if (errno) {
+          if (parent >= 0) close(parent);
+          return tsr_fail(c, "open");
+        }
+        memcpy(next, buf, pre);
+        memcpy(next + pre, link, (size_t)n);
+        memcpy(next + pre + n, buf + j, rest + 1);
+        memcpy(buf, next, pre + (size_t)n + rest + 1);
+        if (parent >= 0) close(parent);
+        parent = -1;
+        i = 0;
+        continue;
+      }
+      int r = create_at(c, parent >= 0 ? parent : root, buf + i, last && create == 1, mode);
       if (r == 0 && open_in_root(root, buf, &cur) < 0) r = tsr_fail(c, "open");
       if (r) {
         if (parent >= 0) close(parent);
