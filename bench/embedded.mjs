@@ -1,0 +1,34 @@
+// Case 6 of bench.mjs, in its own process: containers per second through tsrunc's embedded API, the
+// same runContainer the CLI's `run` calls (state written and removed, cgroup driver chosen and
+// released, id maps written), sequentially. Prints JSON on stdout.
+//   node bench/embedded.mjs --dist dist/index.js --bundle DIR --root DIR [--count 200] [--rounds 3]
+import { pathToFileURL } from 'node:url';
+import { mkdirSync } from 'node:fs';
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+);
+const count = Number(args.count ?? 200);
+const rounds = Number(args.rounds ?? 3);
+mkdirSync(args.root, { recursive: true, mode: 0o700 });
+
+const t0 = performance.now();
+const api = await import(pathToFileURL(args.dist).href);
+const warnings = new Set();
+const ctx = api.makeContext({ root: args.root, logger: { warn: (m) => warnings.add(m.replace(/"[^"]*"/, '"…"')), debug: () => {} } });
+const run = async (id) => {
+  const code = await api.runContainer(ctx, id, { bundle: args.bundle });
+  if (code !== 0) throw new Error(`container ${id} exited ${code}`);
+};
+await run('emb-first');
+const firstMs = performance.now() - t0;
+for (let i = 0; i < 10; i++) await run(`emb-warm-${i}`);
+
+const rates = [];
+for (let r = 0; r < rounds; r++) {
+  const s = performance.now();
+  for (let i = 0; i < count; i++) await run(`emb-${r}-${i}`);
+  rates.push((count * 1000) / (performance.now() - s));
+}
+const mem = process.memoryUsage();
+process.stdout.write(JSON.stringify({ rates, firstMs, heapMiB: mem.heapUsed / 2 ** 20, rssMiB: mem.rss / 2 ** 20, warnings: [...warnings] }) + '\n');
