@@ -112,8 +112,8 @@ export function createCLI(): CAC {
     .option('--stats', 'print the statistics once and exit')
     .action(wire('events'));
   cli
-    .command('update <container-id>', "change a running container's limits")
-    .option('-r, --resources <file>', 'linux.resources JSON from a file, or - for stdin')
+    .command('update [container-id]', "change a running container's limits")
+    .option('-r, --resources [file]', 'linux.resources JSON from a file, or - for stdin')
     .option('--blkio-weight <n>', 'block IO weight (10-1000)')
     .option('--cpu-period <us>', 'CPU CFS period')
     .option('--cpu-quota <us>', 'CPU CFS quota (-1: none)')

@@ -8,6 +8,16 @@ import { context, oneId, log } from './common.js';
 import { updateContainer } from '../runtime/cgroup-ops.js';
 
 export async function action(args: string[], flags: Record<string, unknown>): Promise<number> {
+  // `-r -` (stdin): the parser drops a lone "-" and the argument after it, leaving the flag with no
+  // value; the id is then the last argument on the command line (runc's usage puts it last).
+  if (flags.resources === true) {
+    const argv = process.argv;
+    const at = argv.findIndex((a, k) => (a === '-r' || a === '--resources') && argv[k + 1] === '-');
+    if (at < 0) throw new TsruncError('invalid-argument', '--resources: needs a file, or - for stdin');
+    const last = argv[argv.length - 1];
+    if (args.length === 0 && last !== undefined && last !== '-' && !last.startsWith('-')) args = [last];
+    flags = { ...flags, resources: '-' };
+  }
   const id = oneId(args, 'update');
   const resources = await resourcesFrom(flags);
   for (const w of await updateContainer(context(flags), id, resources)) log().warn(w);
