@@ -27,12 +27,11 @@ export function unitFileName(name: string): string {
   return `tsrunc-${escapeUnitName(name)}.service`;
 }
 
-/** systemd-escape's rule for a unit name fragment: keep [A-Za-z0-9:_.] (no leading "."), \xNN the rest. */
+/** Keeps what unit names allow ([A-Za-z0-9:_.-], no leading "."), \xNN for the rest (a container id's "+"). */
 export function escapeUnitName(s: string): string {
   let out = '';
   for (const [i, ch] of [...s].entries()) {
-    if (/[A-Za-z0-9:_]/.test(ch) || (ch === '.' && i > 0)) out += ch;
-    else if (ch === '/') out += '-';
+    if (/[A-Za-z0-9:_-]/.test(ch) || (ch === '.' && i > 0)) out += ch;
     else out += [...Buffer.from(ch)].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('');
   }
   return out;
@@ -74,6 +73,8 @@ export function renderUnit(opts: UnitOptions): string {
     `ExecStart=${tsrunc('run', '--bundle', opts.bundle, opts.name)}`,
     // SIGTERM goes to tsrunc run (which forwards it to the container); what is left gets SIGKILL.
     'KillMode=mixed',
+    // tsrunc run exits 128+15 when the container ends on the SIGTERM of a stop: a clean stop.
+    'SuccessExitStatus=143',
     `ExecStopPost=-${tsrunc('delete', '--force', opts.name)}`,
     `Restart=${opts.restart}`,
     'RestartSec=2s',

@@ -36,6 +36,7 @@ test('a user unit runs the bundle in the foreground with notify, mixed kill, cle
   assert.deepEqual(s.get('ExecStartPre'), ['-/usr/bin/node /opt/tsrunc/bin/tsrunc delete --force web']);
   assert.deepEqual(s.get('ExecStopPost'), ['-/usr/bin/node /opt/tsrunc/bin/tsrunc delete --force web']);
   assert.deepEqual(s.get('KillMode'), ['mixed']);
+  assert.deepEqual(s.get('SuccessExitStatus'), ['143']);
   assert.deepEqual(s.get('Restart'), ['on-failure']);
   assert.deepEqual(s.get('Delegate'), ['yes']);
   assert.match(text, /^\[Unit\]\nDescription=tsrunc container web\nRequiresMountsFor=\/home\/alice\/bundles\/web\n/m);
@@ -66,7 +67,7 @@ test('paths with spaces, quotes, % and $ are quoted and escaped for systemd', ()
 test('unit names escape what systemd does not allow in them', () => {
   assert.equal(unitFileName('web'), 'tsrunc-web.service');
   assert.equal(unitFileName('a.b_c'), 'tsrunc-a.b_c.service');
-  assert.equal(escapeUnitName('a+b-c'), 'a\\x2bb\\x2dc');
+  assert.equal(escapeUnitName('a+b-c'), 'a\\x2bb-c');
   assert.equal(escapeUnitName('.x'), '\\x2ex');
 });
 
@@ -76,10 +77,11 @@ test('the tsrunc@.service template: the documented bundle directory, notify, mix
   const text = readFileSync(join(dir, 'systemd', 'tsrunc@.service'), 'utf8');
   const s = service(text);
   assert.deepEqual(s.get('Type'), ['notify']);
-  assert.deepEqual(s.get('ExecStart'), ['tsrunc run --bundle %D/tsrunc/bundles/%i %i']);
+  assert.deepEqual(s.get('ExecStart'), ['tsrunc run --bundle %h/.local/share/tsrunc/bundles/%i %i']);
   assert.deepEqual(s.get('KillMode'), ['mixed']);
   assert.deepEqual(s.get('ExecStopPost'), ['-tsrunc delete --force %i']);
+  assert.deepEqual(s.get('SuccessExitStatus'), ['143']);
   assert.deepEqual(s.get('Restart'), ['on-failure']);
-  assert.match(text, /~\/\.local\/share\}\/tsrunc\/bundles\/NAME/);
-  assert.match(text, /AssertPathExists=%D\/tsrunc\/bundles\/%i\/config\.json/);
+  assert.match(text, /~\/\.local\/share\/tsrunc\/bundles\/NAME/);
+  assert.match(text, /AssertPathExists=%h\/\.local\/share\/tsrunc\/bundles\/%i\/config\.json/);
 });
