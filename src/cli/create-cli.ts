@@ -27,6 +27,8 @@ const commands: Record<string, () => Promise<{ action: Action }>> = {
   delete: () => import('./delete.js'),
   exec: () => import('./exec.js'),
   features: () => import('./features.js'),
+  doctor: () => import('./doctor.js'),
+  generate: () => import('./generate.js'),
   spec: () => import('./spec.js'),
   pause: () => import('./pause.js'),
   resume: () => import('./resume.js'),
@@ -60,7 +62,7 @@ export function createCLI(): CAC {
     .command('create <container-id>', 'create a container')
     .option('-b, --bundle <dir>', 'path to the bundle directory', { default: '.' })
     .option('--pid-file <file>', 'file to write the init process pid to')
-    .option('--console-socket <path>', 'unix socket that receives the pty master (not supported yet)')
+    .option('--console-socket <path>', 'unix socket that receives the pty master of a terminal (process.terminal)')
     .option('--no-pivot', 'do not use pivot_root (for a rootfs on a ramdisk)')
     .option('--no-new-keyring', 'do not create a new session keyring')
     .option('--preserve-fds <n>', 'pass N extra fds (3…3+N-1) to the container', { default: 0 })
@@ -70,7 +72,7 @@ export function createCLI(): CAC {
     .command('run <container-id>', 'create and run a container')
     .option('-b, --bundle <dir>', 'path to the bundle directory', { default: '.' })
     .option('--pid-file <file>', 'file to write the init process pid to')
-    .option('--console-socket <path>', 'unix socket that receives the pty master (not supported yet)')
+    .option('--console-socket <path>', 'unix socket that receives the pty master of a terminal (with --detach)')
     .option('-d, --detach', 'detach from the container process')
     .option('--keep', 'keep the container state after it exits')
     .option('--no-pivot', 'do not use pivot_root')
@@ -78,6 +80,17 @@ export function createCLI(): CAC {
     .option('--preserve-fds <n>', 'pass N extra fds (3…3+N-1) to the container', { default: 0 })
     .action(wire('run'));
   cli.command('state <container-id>', 'print the state of a container as JSON').action(wire('state'));
+  cli
+    .command('doctor', 'check this host for (rootless) readiness: ok, warning or problem, with the fix')
+    .option('-f, --format <format>', 'text or json', { default: 'text' })
+    .action(wire('doctor'));
+  cli
+    .command('generate <what> [name]', 'generate systemd --bundle DIR NAME: a systemd unit that runs the bundle')
+    .option('-b, --bundle <dir>', 'path to the bundle directory', { default: '.' })
+    .option('--install', 'write it to your systemd unit directory and run systemctl daemon-reload')
+    .option('--type <type>', 'notify (wait for READY=1 from the container) or exec', { default: 'notify' })
+    .option('--restart <policy>', 'no, on-failure or always', { default: 'on-failure' })
+    .action(wire('generate'));
   cli
     .command('list', 'list containers')
     .alias('ps-list')
@@ -145,8 +158,8 @@ export function createCLI(): CAC {
     .option('--no-new-privs', 'set no_new_privs for the process')
     .option('--preserve-fds <n>', 'pass N extra fds (3…3+N-1) to the process', { default: 0 })
     .option('--ignore-paused', 'exec even when the container is paused')
-    .option('-t, --tty', 'allocate a pseudo-TTY (not supported yet)')
-    .option('--console-socket <path>', 'unix socket that receives the pty master (not supported yet)')
+    .option('-t, --tty', 'allocate a pseudo-terminal')
+    .option('--console-socket <path>', 'unix socket that receives the pty master (with --detach and a terminal)')
     .option('--process-label <label>', 'SELinux label (not supported)')
     .option('--apparmor <profile>', 'AppArmor profile (not supported)')
     .option('--cgroup <path>', 'sub-cgroup to run in (not supported)')
