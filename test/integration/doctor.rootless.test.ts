@@ -161,6 +161,19 @@ if (uid !== 0) {
     }
   });
 
+  test('the native library missing (TSRUNC_LIBDIR pointing nowhere): a problem, and the probes it runs are unknown', () => {
+    const { code, byId } = report(runtimeEnv({ TSRUNC_LIBDIR: '/nonexistent' }));
+    assert.equal(code, 1);
+    assert.equal(byId.get('native-library')!.status, 'problem');
+    assert.match(byId.get('native-library')!.fix!, /npm run build/);
+    for (const id of ['userns', 'pidfd_open', 'clone3', 'close_range', 'openat2', 'mount_setattr']) {
+      assert.equal(byId.get(id)!.status, 'warning', id);
+      assert.match(byId.get(id)!.detail, /native library is not built/);
+    }
+    // Without the library the setuid bit still tells: the helpers stay ok.
+    assert.equal(byId.get('newuidmap')!.status, 'ok');
+  });
+
   test('a user bus address pointing nowhere: a problem, with the fix', async () => {
     const env = runtimeEnv({ DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' });
     const { code, byId } = report(env);
