@@ -49,7 +49,11 @@ test('in a user session: the bus answers with the manager\'s version, cgroup v2,
   assert.equal(byId.get('own-cgroup')!.status, 'ok');
   assert.match(byId.get('own-cgroup')!.detail, new RegExp(`^${own.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   // This host's memory, pids, cpu and io controllers stay on cgroup v1 (../shared/TESTING.md).
-  const controllers = readFileSync(`/sys/fs/cgroup${own}/cgroup.controllers`, 'utf8').trim();
+  // Read where systemd makes the containers' scopes: the user manager's own cgroup.
+  const uid = process.getuid!();
+  const manager = `/user.slice/user-${uid}.slice/user@${uid}.service`;
+  const controllers = readFileSync(`/sys/fs/cgroup${manager}/cgroup.controllers`, 'utf8').trim();
+  assert.match(byId.get('controllers')!.detail, new RegExp(`^${controllers === '' ? 'none' : controllers} \\(in ${manager.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`));
   const complete = ['cpu', 'io', 'memory', 'pids'].every((c) => controllers.split(' ').includes(c));
   assert.equal(byId.get('controllers')!.status, complete ? 'ok' : 'warning');
   if (!complete) assert.match(byId.get('controllers')!.fix!, /Delegate=cpu cpuset io memory pids/);

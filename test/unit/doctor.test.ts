@@ -29,6 +29,7 @@ function ready(): DoctorFacts {
       ownOwner: 1000,
       ownWritable: true,
       controllers: ['cpuset', 'cpu', 'io', 'memory', 'pids'],
+      controllersOf: '/user.slice/user-1000.slice/user@1000.service',
     },
     kernel: { pidfd_open: 0, clone3: 0, close_range: 0, openat2: 0, mount_setattr: 0, timeNamespace: true },
     nativeLibrary: '/opt/tsrunc/helpers/build/libtsrunc.so',
@@ -197,22 +198,23 @@ test('lingering off is a warning only where systemd runs', () => {
 
 test('cgroups: hybrid and v1 hosts, a cgroup not ours, missing controllers', () => {
   const hybrid = ready();
-  hybrid.cgroup = { mode: 'hybrid', mountPoint: '/sys/fs/cgroup/unified', ownPath: '/', ownOwner: 0, ownWritable: false, controllers: ['hugetlb'] };
+  hybrid.cgroup = { mode: 'hybrid', mountPoint: '/sys/fs/cgroup/unified', ownPath: '/', ownOwner: 0, ownWritable: false, controllers: ['hugetlb'], controllersOf: '/' };
   hybrid.bus.reachable = false;
   const s = statuses(hybrid);
   assert.equal(s['cgroup-mode'], 'warning');
   assert.equal(s['own-cgroup'], 'warning');
   assert.equal(s.controllers, 'warning');
-  assert.match(check(hybrid, 'controllers').detail, /missing cpu, io, memory, pids/);
+  assert.equal(check(hybrid, 'controllers').detail, 'hugetlb; missing cpu, io, memory, pids: limits on those are refused');
   assert.match(check(hybrid, 'controllers').fix!, /systemd\.unified_cgroup_hierarchy=1/);
   assert.match(check(hybrid, 'own-cgroup').fix!, /systemd-run --user --scope -p Delegate=yes/);
 
   const partial = ready();
   partial.cgroup.controllers = ['memory', 'pids'];
+  assert.match(check(partial, 'controllers').detail, /^memory pids \(in \/user\.slice\/user-1000\.slice\/user@1000\.service\); missing cpu, io/);
   assert.match(check(partial, 'controllers').fix!, /Delegate=cpu cpuset io memory pids/);
 
   const v1 = ready();
-  v1.cgroup = { mode: 'legacy', mountPoint: null, ownPath: '/', ownOwner: null, ownWritable: false, controllers: null };
+  v1.cgroup = { mode: 'legacy', mountPoint: null, ownPath: '/', ownOwner: null, ownWritable: false, controllers: null, controllersOf: '/' };
   assert.equal(check(v1, 'cgroup-mode').status, 'warning');
   assert.equal(check(v1, 'own-cgroup').status, 'ok');
   assert.equal(check(v1, 'controllers').status, 'ok');

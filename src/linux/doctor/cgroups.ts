@@ -37,9 +37,10 @@ export function checkControllers(f: DoctorFacts): Verdict {
   const c = f.cgroup;
   const title = 'delegated controllers';
   if (c.mountPoint === null) return verdict('controllers', title, 'ok', 'not applicable: no cgroup2 hierarchy');
-  if (c.controllers === null) return verdict('controllers', title, 'warning', `cannot read cgroup.controllers of ${c.ownPath}`);
+  if (c.controllers === null) return verdict('controllers', title, 'warning', `cannot read cgroup.controllers of ${c.controllersOf}`);
   const missing = LIMIT_CONTROLLERS.filter((x) => !c.controllers!.includes(x));
-  const have = c.controllers.length === 0 ? 'none' : c.controllers.join(' ');
+  const where = c.controllersOf === c.ownPath ? '' : ` (in ${c.controllersOf})`;
+  const have = (c.controllers.length === 0 ? 'none' : c.controllers.join(' ')) + where;
   if (missing.length === 0) return verdict('controllers', title, 'ok', have);
   const fix = c.mode !== 'unified'
     ? UNIFIED_FIX

@@ -205,9 +205,12 @@ function cgroupFacts(uid: number): DoctorFacts['cgroup'] {
   const { mode, mountPoint, mountRoot } = parseCgroupMounts(mountinfo);
   const line = readOr('/proc/self/cgroup', '').split('\n').find((l) => l.startsWith('0::'));
   const ownPath = line === undefined ? '/' : line.slice(3).trim() || '/';
-  if (mountPoint === null) return { mode, mountPoint, ownPath, ownOwner: null, ownWritable: false, controllers: null };
-  const rel = mountRoot !== '/' && ownPath.startsWith(mountRoot) ? ownPath.slice(mountRoot.length) || '/' : ownPath;
-  const dir = rel === '/' ? mountPoint : join(mountPoint, rel);
+  if (mountPoint === null) return { mode, mountPoint, ownPath, ownOwner: null, ownWritable: false, controllers: null, controllersOf: ownPath };
+  const dirOf = (path: string) => {
+    const rel = mountRoot !== '/' && path.startsWith(mountRoot) ? path.slice(mountRoot.length) || '/' : path;
+    return rel === '/' ? mountPoint : join(mountPoint, rel);
+  };
+  const dir = dirOf(ownPath);
   let ownWritable = false;
   try {
     accessSync(join(dir, 'cgroup.procs'), constants.W_OK);
@@ -215,9 +218,11 @@ function cgroupFacts(uid: number): DoctorFacts['cgroup'] {
   } catch {
     // not ours
   }
-  const text = readOr(join(dir, 'cgroup.controllers'), '\u0000');
+  const manager = `/user.slice/user-${uid}.slice/user@${uid}.service`;
+  const controllersOf = uid !== 0 && existsSync(dirOf(manager)) ? manager : ownPath;
+  const text = readOr(join(dirOf(controllersOf), 'cgroup.controllers'), '\u0000');
   const controllers = text === '\u0000' ? null : text.trim().split(/\s+/).filter(Boolean);
-  return { mode, mountPoint, ownPath, ownOwner: ownerOf(dir), ownWritable, controllers };
+  return { mode, mountPoint, ownPath, ownOwner: ownerOf(dir), ownWritable, controllers, controllersOf };
 }
 
 /**

@@ -101,8 +101,14 @@ export interface DoctorFacts {
     ownOwner: number | null;
     /** cgroup.procs of the caller's cgroup is writable by the caller. */
     ownWritable: boolean;
-    /** cgroup.controllers of the caller's cgroup, null when unreadable. */
+    /**
+     * cgroup.controllers of where a rootless container's cgroup goes: the user manager's
+     * user@UID.service when it exists (systemd makes the scopes there), else the caller's own cgroup;
+     * null when unreadable.
+     */
     controllers: string[] | null;
+    /** The hierarchy path `controllers` was read from. */
+    controllersOf: string;
   };
   kernel: {
     pidfd_open: Probe;
