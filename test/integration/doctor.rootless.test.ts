@@ -1,13 +1,14 @@
 // `tsrunc doctor` as an unprivileged user on this very machine: every check against what the test
 // finds out for itself, then each problem provoked (XDG_RUNTIME_DIR unset or someone else's,
 // newuidmap hidden, a user bus address pointing nowhere) reported with its fix and exit status 1.
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { userInfo } from 'node:os';
-import { runtimeEnv, tsruncBin } from './harness.js';
+import { join } from 'node:path';
+import { cleanup, runtimeEnv, tempDir, tsruncBin } from './harness.js';
 
 interface Check {
   id: string;
@@ -22,6 +23,8 @@ interface Report {
   warnings: number;
   checks: Check[];
 }
+
+after(cleanup);
 
 const uid = process.getuid!();
 const user = userInfo().username;
@@ -172,6 +175,18 @@ if (uid !== 0) {
     }
     // Without the library the setuid bit still tells: the helpers stay ok.
     assert.equal(byId.get('newuidmap')!.status, 'ok');
+  });
+
+  test('a stale bus socket (what a stopped user manager leaves): a problem, connection refused', () => {
+    const dir = tempDir('deadbus', 0o700);
+    const socket = join(dir, 'bus');
+    // Bound, never listened on, left behind: connecting is refused, as after the manager died.
+    const py = spawnSync('python3', ['-c', 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])', socket]);
+    assert.equal(py.status, 0, String(py.stderr));
+    const { code, byId } = report(runtimeEnv({ DBUS_SESSION_BUS_ADDRESS: `unix:path=${socket}` }));
+    assert.equal(code, 1);
+    assert.equal(byId.get('user-bus')!.status, 'problem');
+    assert.match(byId.get('user-bus')!.detail, /does not answer \(ECONNREFUSED\)/);
   });
 
   test('a user bus address pointing nowhere: a problem, with the fix', async () => {
