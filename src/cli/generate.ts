@@ -47,9 +47,10 @@ export async function action(args: string[], flags: Record<string, unknown>): Pr
   const r = spawnSync('systemctl', systemctl, { encoding: 'utf8', timeout: 30_000 });
   if (r.status !== 0) {
     const why = (r.stderr || r.error?.message || `exit status ${r.status}`).trim().split('\n')[0];
-    throw new TsruncError('host-not-ready', `wrote ${path}, but systemctl ${systemctl.join(' ')} failed: ${why}`, {
-      hint: scope === 'user' ? 'a user manager must run: tsrunc doctor tells what is missing' : undefined,
-    });
+    // The doctor's bus and runtime-directory checks say what is missing and how to fix it.
+    const { hintForFailure } = await import('../linux/doctor/index.js');
+    const hint = scope === 'user' ? (await hintForFailure(new Error('systemd user bus'))) ?? 'a user manager must run: see tsrunc doctor' : undefined;
+    throw new TsruncError('host-not-ready', `wrote ${path}, but systemctl ${systemctl.join(' ')} failed: ${why}`, { hint });
   }
   const ctl = scope === 'system' ? 'systemctl' : 'systemctl --user';
   err(`tsrunc: installed ${path}; start it with: ${ctl} start ${unitFileName(name)}\n`);
