@@ -5,10 +5,12 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "plan.h"
@@ -131,4 +133,29 @@ TSR_API int tsrunc_wait_timeout(int pidfd, int timeout_ms) {
   if (r < 0) return -errno;
   if (si.si_code == CLD_EXITED) return si.si_status & 0xff;
   return (si.si_status << 16) | ((128 + si.si_status) & 0xff);
+}
+
+/* Window size of a terminal: TIOCSWINSZ (the kernel sends SIGWINCH to its foreground group). */
+TSR_API int tsrunc_set_winsize(int fd, int rows, int cols) {
+  struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+  return ioctl(fd, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
+}
+
+/* Raw mode as runc's console.SetRaw (cfmakeraw: no output processing either, unlike libuv's raw mode
+ * that keeps ONLCR and would turn the container's "\r\n" into "\r\r\n"). The old settings go to
+ * `saved` (at least sizeof(struct termios)) for tsrunc_tty_restore. */
+TSR_API int tsrunc_tty_raw(int fd, uint8_t *saved, size_t len) {
+  struct termios t;
+  if (len < sizeof t) return -EINVAL;
+  if (tcgetattr(fd, &t) < 0) return -errno;
+  memcpy(saved, &t, sizeof t);
+  cfmakeraw(&t);
+  return tcsetattr(fd, TCSANOW, &t) < 0 ? -errno : 0;
+}
+
+TSR_API int tsrunc_tty_restore(int fd, const uint8_t *saved, size_t len) {
+  struct termios t;
+  if (len < sizeof t) return -EINVAL;
+  memcpy(&t, saved, sizeof t);
+  return tcsetattr(fd, TCSANOW, &t) < 0 ? -errno : 0;
 }

@@ -5,8 +5,13 @@
  * TSR_CONN_HOOK record). Runs in the child: raw syscalls and stack buffers only. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "plan.h"
@@ -73,4 +78,56 @@ int tsr_op_hook_point(struct tsr_child *c, uint32_t i, uint32_t tag) {
   /* No "go" (the parent is gone, or a hook failed and it hung up): the container must not go on. */
   if (sent < 0 || tsr_wait_go(chan) < 0) _exit(1);
   return 0;
+}
+
+/* A terminal for the process, opened inside the container (after pivot_root) so the replica belongs
+ * to the container's devpts, as runc does: the master goes to the parent (a MSG_SYNC record tagged
+ * TSR_TAG_CONSOLE with the fd), the replica becomes fds 0-2 and the controlling terminal (we are a
+ * session leader since setsid). With `mount_console` it is also bound on /dev/console. */
+int tsr_op_console(struct tsr_child *c, uint32_t i, uint64_t rows, uint64_t cols, uint64_t mount_console, uint64_t uid) {
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) return tsr_fail(c, "open /dev/ptmx");
+  int zero = 0, r = 0, replica = -1;
+  unsigned n = 0;
+  if (ioctl(master, TIOCSPTLCK, &zero) < 0) { r = tsr_fail(c, "unlockpt"); goto out; }
+  if (ioctl(master, TIOCGPTN, &n) < 0) { r = tsr_fail(c, "ptsname"); goto out; }
+  replica = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (replica < 0) { r = tsr_fail(c, "open replica"); goto out; }
+  if (rows && cols) {
+    struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+    if (ioctl(replica, TIOCSWINSZ, &ws) < 0) { r = tsr_fail(c, "TIOCSWINSZ"); goto out; }
+  }
+  /* The process' user must be able to use its terminal; an id the namespace cannot map is left (runc). */
+  if (uid != UINT64_MAX && fchown(replica, (uid_t)uid, (gid_t)-1) < 0 && errno != EINVAL && errno != EPERM) {
+    r = tsr_fail(c, "fchown");
+    goto out;
+  }
+  if (mount_console) {
+    char path[32] = "/dev/pts/", d[12];
+    size_t o = 9;
+    int k = 0;
+    do d[k++] = (char)('0' + n % 10), n /= 10;
+    while (n);
+    while (k) path[o++] = d[--k];
+    path[o] = '\0';
+    mode_t old = umask(0);
+    int f = open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666);
+    umask(old);
+    if (f < 0 && errno != EEXIST) { r = tsr_fail(c, "create /dev/console"); goto out; }
+    if (f >= 0) close(f);
+    if (mount(path, "/dev/console", NULL, MS_BIND, NULL) < 0) { r = tsr_fail(c, "bind /dev/console"); goto out; }
+  }
+  struct tsr_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = MSG_SYNC;
+  m.index = (int32_t)i;
+  m.value = TSR_TAG_CONSOLE;
+  if (c->syncfd < 0 || send_with_fds(c->syncfd, &m, sizeof m, &master, 1) < 0 || tsr_wait_go(c->syncfd) < 0) _exit(1);
+  for (int fd = 0; fd < 3; fd++)
+    if (dup2(replica, fd) < 0) { r = tsr_fail(c, "dup2"); goto out; }
+  if (ioctl(0, TIOCSCTTY, 0) < 0) { r = tsr_fail(c, "TIOCSCTTY"); goto out; }
+out:
+  close(master);
+  if (replica > 2) close(replica);
+  return r;
 }

@@ -76,6 +76,8 @@ enum tsr_kind {
                           s3 mode (TSR_SECCOMP_NOW / _DEFER) */
   /* Explicit numbers from here: several people append at once. */
   OP_HOOK_POINT = 32,  /* s1 tag: send the own namespace fds to the parent, wait for go (handoff.c) */
+  OP_CONSOLE = 33,     /* s1 rows, s2 cols, s3 bind on /dev/console, s4 uid to own the replica (UINT64_MAX: none):
+                          a pty from the container's /dev/ptmx, master to the parent, replica as stdio (handoff.c) */
   OP_KIND_END,
 };
 
@@ -178,6 +180,8 @@ int tsr_seccomp_deferred(struct tsr_child *c, uint32_t *index); /* 0 or an errno
 #define TSR_HOOK_NS 7        /* user, mnt, pid, net, uts, ipc, cgroup */
 #define TSR_CONN_HOOK (-1)   /* first word of a hook-point record on the start connection (errnos are > 0) */
 int tsr_op_hook_point(struct tsr_child *c, uint32_t i, uint32_t tag);
+#define TSR_TAG_CONSOLE 256  /* the MSG_SYNC value of a console op's record (hook point tags are small) */
+int tsr_op_console(struct tsr_child *c, uint32_t i, uint64_t rows, uint64_t cols, uint64_t mount_console, uint64_t uid);
 
 /* A failed syscall inside an op: remember which, return its errno. */
 int tsr_fail(struct tsr_child *c, const char *step);

@@ -13,7 +13,6 @@ function many(flags: Record<string, unknown>, name: string): string[] {
 export async function action(args: string[], flags: Record<string, unknown>): Promise<number> {
   const id = oneId(args, 'exec', Number.MAX_SAFE_INTEGER);
   const command = [...args.slice(1), ...((flags['--'] as unknown[] | undefined) ?? []).map(String)];
-  refuse(flags, 'consoleSocket', '--console-socket', 'terminals are not supported by tsrunc yet');
   refuse(flags, 'processLabel', '--process-label', 'SELinux labels are not supported by tsrunc yet');
   refuse(flags, 'apparmor', '--apparmor', 'AppArmor profiles are not supported by tsrunc yet');
   refuse(flags, 'cgroup', '--cgroup', 'choosing a sub-cgroup is not supported by tsrunc yet');
@@ -42,6 +41,7 @@ export async function action(args: string[], flags: Record<string, unknown>): Pr
     detach: flags.detach === true,
     pidFile: typeof flags.pidFile === 'string' ? flags.pidFile : undefined,
     ignorePaused: flags.ignorePaused === true,
+    consoleSocket: typeof flags.consoleSocket === 'string' && flags.consoleSocket !== '' ? flags.consoleSocket : undefined,
   };
   try {
     return await execInContainer(ctx, id, opts);

@@ -199,6 +199,18 @@ export const HOOK_TAG = { create: 1, start: 2 } as const;
 export function processOps(config: Config, ctx: PlanContext, opts: { startBarrier?: boolean } = {}): Op[] {
   const process = config.process!;
   const ops: Op[] = [];
+  if (process.terminal === true) {
+    // In the container's devpts, while still root there (runc's setupConsole); /dev/console for the init only.
+    const size = process.consoleSize;
+    ops.push({
+      op: 'console',
+      rows: Number(size?.height ?? 0),
+      cols: Number(size?.width ?? 0),
+      mountConsole: opts.startBarrier !== false,
+      uid: process.user.uid,
+      origin: { pointer: '/process/terminal' },
+    });
+  }
   (process.rlimits ?? []).forEach((r, i) => {
     ops.push({ op: 'rlimit', resource: rlimitNumber(r.type), soft: toRlim(r.soft), hard: toRlim(r.hard), origin: { pointer: `/process/rlimits/${i}`, what: r.type } });
   });

@@ -42,6 +42,11 @@ export interface Native {
   /** tsrunc_wait with a timeout: -ETIMEDOUT leaves the process alone. */
   waitTimeout(pidfd: number, timeoutMs: number): number;
   waitTimeoutAsync(pidfd: number, timeoutMs: number, cb: (err: unknown, result: number) => void): void;
+  /** TIOCSWINSZ on a terminal fd: 0 or -errno. */
+  setWinsize(fd: number, rows: number, cols: number): number;
+  /** cfmakeraw on a terminal, the old termios saved into `saved`; 0 or -errno. */
+  ttyRaw(fd: number, saved: Uint8Array, len: number): number;
+  ttyRestore(fd: number, saved: Uint8Array, len: number): number;
 }
 
 let loaded: Native | undefined;
@@ -105,6 +110,9 @@ function load(): Native {
     startConnect: lib.func('int tsrunc_start_connect(const char *path)'),
     connNext: lib.func('int tsrunc_conn_next(int fd, int32_t *out, int32_t *fds, int maxfds)'),
     waitTimeout,
+    setWinsize: lib.func('int tsrunc_set_winsize(int fd, int rows, int cols)'),
+    ttyRaw: lib.func('int tsrunc_tty_raw(int fd, uint8_t *saved, size_t len)'),
+    ttyRestore: lib.func('int tsrunc_tty_restore(int fd, const uint8_t *saved, size_t len)'),
     waitTimeoutAsync: (pidfd, ms, cb) => waitTimeout.async(pidfd, ms, cb),
     errnoName: lib.func('const char *tsrunc_errno_name(int err)'),
     strerror: lib.func('const char *tsrunc_strerror(int err)'),

@@ -48,6 +48,7 @@ export const OP_KINDS = {
   mkdir: 30,
   seccomp: 31,
   'hook-point': 32,
+  console: 33,
 } as const satisfies Record<Op['op'], number>;
 
 const KIND_NAMES = new Map<number, Op['op']>(Object.entries(OP_KINDS).map(([k, v]) => [v, k as Op['op']]));
@@ -187,6 +188,8 @@ function opSlots(op: Op, h: Heap, at: string): bigint[] {
     case 'sync':
     case 'hook-point':
       return [n(op.tag, 'tag')];
+    case 'console':
+      return [n(op.rows, 'rows'), n(op.cols, 'cols'), op.mountConsole ? 1n : 0n, op.uid === null ? (1n << 64n) - 1n : n(op.uid, 'uid')];
     case 'resolve-exec':
       return [h.str(op.file, `${at}.file`), h.str(op.searchPath, `${at}.searchPath`)];
     case 'exec':
@@ -399,6 +402,8 @@ function decodeOp(kind: Op['op'], s: (k: number) => bigint, r: Readers): Decoded
     case 'sync':
     case 'hook-point':
       return { op: kind, tag: num(s(1)) };
+    case 'console':
+      return { op: kind, rows: num(s(1)), cols: num(s(2)), mountConsole: s(3) === 1n, uid: s(4) === (1n << 64n) - 1n ? null : num(s(4)) };
     case 'resolve-exec':
       return { op: kind, file: str(s(1)), searchPath: str(s(2)) };
     case 'exec':

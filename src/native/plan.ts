@@ -109,6 +109,13 @@ export type Op =
    */
   | { op: 'hook-point'; tag: number; origin: Origin }
   /**
+   * process.terminal: open a pty in the container's /dev/ptmx (after pivot_root), size it, give the
+   * replica to `uid` (null: leave it), bind it on /dev/console when `mountConsole`, hand the master to
+   * the parent (a `sync` message tagged CONSOLE_TAG with one fd), then make the replica fds 0-2 and
+   * the controlling terminal.
+   */
+  | { op: 'console'; rows: number; cols: number; mountConsole: boolean; uid: number | null; origin: Origin }
+  /**
    * Look `file` up like execvp (in `searchPath` when it has no '/'), as the container sees it, and
    * keep the result for `exec`. Done before the start barrier so `create` reports a missing binary.
    */

@@ -22,6 +22,7 @@ import { childFailure } from './child-errors.js';
 import { nowTimestamp } from './time.js';
 import { hooksToKeep, runCreateHooks, runHostHooksWarn } from './hooks.js';
 import { handOnFds } from './listen-fds.js';
+import { CONSOLE_TAG, checkConsoleOptions, sendConsole } from './terminal.js';
 import { ociState } from './live-status.js';
 import type { ChildMessage } from '../native/index.js';
 import { planCgroup, placeCgroup, releaseCgroup, closeCgroupPlan, type CgroupPlan } from './cgroup.js';
@@ -34,6 +35,10 @@ export interface CreateOptions {
   pidFile?: string;
   noPivot?: boolean;
   preserveFds?: number;
+  /** Unix socket that receives the pty master of a terminal (process.terminal). */
+  consoleSocket?: string;
+  /** A foreground `run`: a terminal without --console-socket is relayed by the caller (Created.console). */
+  foreground?: boolean;
 }
 
 /** A created container, with the handles the creating process still holds on its init. */
@@ -42,6 +47,8 @@ export interface Created {
   spawned: Spawned;
   /** fd of the container's state directory, for the start socket path. */
   dirFd: number;
+  /** The pty master of a foreground container's terminal (the caller relays and closes it). */
+  console?: number;
 }
 
 /** Creates container `id` and leaves its init waiting at the exec barrier. */
@@ -52,6 +59,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
   // Socket activation (LISTEN_FDS) and --preserve-fds: the fds from 3 on the container gets.
   const handOn = handOnFds(config.process?.env, opts.preserveFds ?? 0);
   if (config.process !== undefined && handOn.env !== undefined) config.process.env = handOn.env;
+  checkConsoleOptions(config.process?.terminal === true, opts.consoleSocket, opts.foreground !== true);
   for (const w of validateConfig(config).warnings) ctx.logger.warn(w);
   const unsupported = unsupportedFields(config, { rootless: ctx.rootless, uid: ctx.caller.uid, gid: ctx.caller.gid });
   if (unsupported.length > 0) {
@@ -77,6 +85,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
   let dirFd = -1;
   let spawned: Spawned | null = null;
   let made: StateFile | null = null;
+  let master = -1;
   const joinFds: number[] = [];
   let cgroup: CgroupRecord | undefined;
   let cgWarnings: string[] = [];
@@ -121,7 +130,8 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     state.cgroup = cgroup;
     const init = spawned;
     hookPointHandlers.set(init, (msg) => {
-      runCreateHooks(config.hooks ?? {}, ociState({ ...state, pid: init.pid }, 'creating'), msg, rootfs, ctx.store.dir(id));
+      if (msg.tag === CONSOLE_TAG) master = msg.fds?.[0] ?? -1;
+      else runCreateHooks(config.hooks ?? {}, ociState({ ...state, pid: init.pid }, 'creating'), msg, rootfs, ctx.store.dir(id));
     });
     native.go(spawned);
     waitUntilReady(spawned, plan, (listenerFd) => sendSeccompListener(config, state, spawned!.pid, listenerFd));
@@ -132,11 +142,17 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     state.pidStartTime = stat.startTime;
     state.status = 'created';
     ctx.store.save(state);
+    if (master >= 0 && opts.consoleSocket !== undefined) {
+      sendConsole(opts.consoleSocket, master);
+      native.closeFd(master);
+      master = -1;
+    }
     if (opts.pidFile !== undefined) writePidFile(opts.pidFile, spawned.pid);
     for (const w of cgWarnings) ctx.logger.warn(w);
-    return { state, spawned, dirFd };
+    return { state, spawned, dirFd, ...(master >= 0 ? { console: master } : {}) };
   } catch (e) {
     if (spawned !== null) native.abort(spawned);
+    if (master >= 0) native.closeFd(master);
     closeCgroupPlan(cgPlan);
     await releaseCgroup(ctx, cgroup).catch(() => {});
     if (dirFd >= 0) native.closeFd(dirFd);

@@ -18,6 +18,7 @@ import type { Context } from './context.js';
 import { liveStatus } from './live-status.js';
 import { writePidFile } from './create.js';
 import { maybeCgroupDir } from './cgroup.js';
+import { CONSOLE_TAG, checkConsoleOptions, relayTerminal, sendConsole } from './terminal.js';
 
 export interface ExecOptions {
   /** The command (ignored with `processFile`). */
@@ -37,6 +38,8 @@ export interface ExecOptions {
   detach?: boolean;
   pidFile?: string;
   ignorePaused?: boolean;
+  /** Unix socket that receives the pty master of a terminal. */
+  consoleSocket?: string;
 }
 
 /** The signals a foreground exec relays to its process, as `run` does. */
@@ -146,7 +149,7 @@ export async function execInContainer(ctx: Context, id: string, opts: ExecOption
   const config: Config = loadConfig(state.bundle);
   if (config.process === undefined) throw new TsruncError('invalid-config', 'config.json: /process: required');
   const proc = execProcessSpec(config.process, opts);
-  if (proc.terminal === true) throw new TsruncError('not-supported', 'exec: a terminal (-t/--tty, process.terminal) is not supported by tsrunc yet');
+  checkConsoleOptions(proc.terminal === true, opts.consoleSocket, opts.detach === true);
 
   const joins = openInitNamespaces(state.pid);
   try {
@@ -188,15 +191,29 @@ export async function execInContainer(ctx: Context, id: string, opts: ExecOption
       }
     }
     native.go(spawned);
-    // No start barrier: EOF on the sync socket (close-on-exec) means the execve worked.
-    for (;;) {
-      const msg = native.nextMessage(spawned);
-      if (msg.type === 'eof') break;
-      if (msg.type === 'error') {
-        native.abort(spawned);
-        throw new TsruncError('init-failed', native.describeChildError(req, msg));
+    let master = -1;
+    try {
+      // No start barrier: EOF on the sync socket (close-on-exec) means the execve worked.
+      for (;;) {
+        const msg = native.nextMessage(spawned);
+        if (msg.type === 'eof') break;
+        if (msg.type === 'error') {
+          native.abort(spawned);
+          throw new TsruncError('init-failed', native.describeChildError(req, msg));
+        }
+        if (msg.type === 'sync') {
+          if (msg.tag === CONSOLE_TAG) master = msg.fds?.[0] ?? -1;
+          native.go(spawned);
+        }
       }
-      if (msg.type === 'sync') native.go(spawned);
+      if (master >= 0 && opts.consoleSocket !== undefined) {
+        sendConsole(opts.consoleSocket, master);
+        native.closeFd(master);
+        master = -1;
+      }
+    } catch (e) {
+      if (master >= 0) native.closeFd(master);
+      throw e;
     }
     if (opts.pidFile !== undefined) writePidFile(opts.pidFile, spawned.pid);
     if (opts.detach === true) {
@@ -204,13 +221,13 @@ export async function execInContainer(ctx: Context, id: string, opts: ExecOption
       native.closeFd(spawned.syncFd);
       return 0;
     }
-    return await waitForeground(spawned);
+    return await waitForeground(spawned, master);
   } finally {
     for (const j of joins) native.closeFd(j.fd);
   }
 }
 
-async function waitForeground(spawned: native.Spawned): Promise<number> {
+async function waitForeground(spawned: native.Spawned, master: number): Promise<number> {
   const relay = (sig: NodeJS.Signals): void => {
     try {
       native.pidfdSignal(spawned.pidfd, signalNumber(sig));
@@ -219,9 +236,13 @@ async function waitForeground(spawned: native.Spawned): Promise<number> {
     }
   };
   for (const sig of FORWARDED) process.on(sig, relay);
+  const terminal = master >= 0 ? relayTerminal(master, false) : null;
   try {
-    return (await native.waitExit(spawned.pidfd)).code;
+    const code = (await native.waitExit(spawned.pidfd)).code;
+    await terminal?.stop();
+    return code;
   } finally {
+    await terminal?.stop();
     for (const sig of FORWARDED) process.off(sig, relay);
     native.closeFd(spawned.pidfd);
     native.closeFd(spawned.syncFd);

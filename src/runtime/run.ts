@@ -8,6 +8,7 @@ import { signalNumber } from '../linux/signals.js';
 import { hooksOf, runHostHooksWarn } from './hooks.js';
 import { ociState } from './live-status.js';
 import { releaseCgroup } from './cgroup.js';
+import { relayTerminal } from './terminal.js';
 
 export interface RunOptions extends CreateOptions {
   detach?: boolean;
@@ -20,13 +21,14 @@ const FORWARDED: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', '
 
 /** Runs container `id`; resolves to the exit code `run` should exit with. */
 export async function runContainer(ctx: Context, id: string, opts: RunOptions): Promise<number> {
-  const created = await createContainer(ctx, id, opts);
+  const created = await createContainer(ctx, id, { ...opts, foreground: opts.detach !== true });
   const { spawned, dirFd } = created;
   let state = created.state;
   try {
     state = startContainer(ctx, id, { dirFd, state });
   } catch (e) {
     native.abort(spawned);
+    if (created.console !== undefined) native.closeFd(created.console);
     await releaseCgroup(ctx, state.cgroup).catch(() => {});
     ctx.store.remove(id);
     runHostHooksWarn('poststop', hooksOf(state.hooks), ociState(state, 'stopped'), ctx.logger);
@@ -49,8 +51,11 @@ export async function runContainer(ctx: Context, id: string, opts: RunOptions): 
     }
   };
   for (const sig of FORWARDED) process.on(sig, relay);
+  // A terminal without --console-socket: relayed here, and the host terminal restored however we end.
+  const terminal = created.console !== undefined ? relayTerminal(created.console, false) : null;
   try {
     const exit = await native.waitExit(spawned.pidfd);
+    await terminal?.stop();
     if (opts.keep === true) {
       state.status = 'stopped';
       state.exitStatus = { code: exit.code, signal: exit.signal, at: new Date().toISOString() };
@@ -62,6 +67,7 @@ export async function runContainer(ctx: Context, id: string, opts: RunOptions): 
     }
     return exit.code;
   } finally {
+    await terminal?.stop();
     for (const sig of FORWARDED) process.off(sig, relay);
     native.closeFd(spawned.pidfd);
     native.closeFd(spawned.syncFd);

@@ -4,15 +4,14 @@ import { OCI_SPEC_VERSION, type Config } from './schema.js';
 /**
  * runc 1.1's example config (same mounts, capabilities, rlimits, masked/read-only paths and
  * namespaces, in the same key order so the JSON reads the same) except: ociVersion is the version
- * tsrunc implements, the hostname is "tsrunc", `process.terminal` is false (terminals come later) and
- * there is no `linux.resources` (cgroup limits come later). A fresh object on every call.
+ * tsrunc implements, the hostname is "tsrunc" and there is no `linux.resources`. A fresh object on every call.
  */
 export function defaultSpec(): Config {
   const caps = () => ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
   return {
     ociVersion: OCI_SPEC_VERSION,
     process: {
-      terminal: false,
+      terminal: true,
       user: { uid: 0, gid: 0 },
       args: ['sh'],
       env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm'],

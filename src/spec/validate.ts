@@ -390,8 +390,6 @@ export const UNSUPPORTED: readonly UnsupportedRow[] = [
   { field: 'process.scheduler', reason: `scheduler settings are not supported by tsrunc yet`, find: (c) => (c.process?.scheduler !== undefined ? [{ pointer: '/process/scheduler' }] : []) },
   { field: 'process.ioPriority', reason: `I/O priority ${YET}`, find: (c) => (c.process?.ioPriority !== undefined ? [{ pointer: '/process/ioPriority' }] : []) },
   { field: 'process.execCPUAffinity', reason: `execCPUAffinity ${YET}`, find: (c) => (c.process?.execCPUAffinity !== undefined ? [{ pointer: '/process/execCPUAffinity' }] : []) },
-  { field: 'process.terminal', reason: `terminals are not supported by tsrunc yet: set "terminal": false`, find: (c) => (c.process?.terminal === true ? [{ pointer: '/process/terminal' }] : []) },
-  { field: 'process.consoleSize', reason: `consoleSize ${YET}`, find: (c) => (c.process?.consoleSize !== undefined ? [{ pointer: '/process/consoleSize' }] : []) },
   {
     field: 'mounts[].uidMappings/gidMappings',
     reason: `id-mapped mounts are not supported by tsrunc yet`,

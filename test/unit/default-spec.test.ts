@@ -384,11 +384,10 @@ test("toRootless turns runc's spec into exactly what `runc spec --rootless` writ
   assert.equal(tabs(toRootless(spec, { uid: 0, gid: 0 })), RUNC_SPEC_ROOTLESS);
 });
 
-test('defaultSpec is runc spec with ociVersion 1.2.0, hostname tsrunc, no terminal, no resources', () => {
+test('defaultSpec is runc spec with ociVersion 1.2.0, hostname tsrunc, no resources (a terminal, as runc)', () => {
   const runc = JSON.parse(RUNC_SPEC) as Record<string, any>;
   runc.ociVersion = OCI_SPEC_VERSION;
   runc.hostname = 'tsrunc';
-  runc.process.terminal = false;
   delete runc.linux.resources;
   assert.equal(tabs(defaultSpec()), tabs(runc));
   assert.equal(defaultSpec().ociVersion, '1.2.0');
@@ -412,7 +411,7 @@ test('defaultSpec returns a fresh object each time', () => {
 const EXPECTED_ROOTLESS: Config = {
   ociVersion: '1.2.0',
   process: {
-    terminal: false,
+    terminal: true,
     user: { uid: 0, gid: 0 },
     args: ['sh'],
     env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm'],
