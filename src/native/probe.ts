@@ -54,8 +54,15 @@ export function fileCapabilities(path: string): number | null {
   return r === -61 /* ENODATA */ ? 0 : null;
 }
 
-/** libseccomp's version ("2.5.4") when it can be loaded, else null. */
+let seccompVersion: string | null | undefined;
+
+/** libseccomp's version ("2.5.4") when it can be loaded, else null (read once: koffi types are named). */
 export function libseccompVersion(): string | null {
+  if (seccompVersion === undefined) seccompVersion = readSeccompVersion();
+  return seccompVersion;
+}
+
+function readSeccompVersion(): string | null {
   const path = process.env.TSRUNC_LIBSECCOMP || 'libseccomp.so.2';
   try {
     const k = koffi();
