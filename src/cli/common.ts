@@ -21,6 +21,15 @@ export function setupLog(flags: Record<string, unknown>): Log {
   return current;
 }
 
+/**
+ * cac gives mri the camelCased names of boolean flags, so a dashed one would take the next argument
+ * (`--systemd-cgroup run …` made "run" its value): spell it with its value, up to a "--".
+ */
+export function spellDashedBooleans(argv: string[]): string[] {
+  const end = argv.indexOf('--');
+  return argv.map((a, i) => ((end < 0 || i < end) && a === '--systemd-cgroup' ? '--systemd-cgroup=true' : a));
+}
+
 /** The runtime context for the global flags (--root, --rootless). */
 export function context(flags: Record<string, unknown>): Context {
   // `--rootless` alone (cac gives true) means rootless, as `--rootless true` does.
@@ -32,7 +41,7 @@ export function context(flags: Record<string, unknown>): Context {
   return makeContext({
     root: typeof flags.root === 'string' ? flags.root : undefined,
     rootless: mode,
-    systemdCgroup: flags.systemdCgroup === true,
+    systemdCgroup: flags.systemdCgroup === true || flags.systemdCgroup === 'true',
     logger: { warn: (m) => l.warn(m), debug: (m) => l.debug(m) },
   });
 }

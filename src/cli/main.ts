@@ -2,14 +2,14 @@
 // (the stack only with --debug), exit with runc's codes.
 import { createCLI } from './create-cli.js';
 import { splitExecArgs } from './exec-args.js';
-import { log, setupLog } from './common.js';
+import { log, setupLog, spellDashedBooleans } from './common.js';
 import { TsruncError } from '../errors.js';
 
 async function main(argv: string[]): Promise<number> {
   const cli = createCLI();
   let parsed;
   try {
-    parsed = cli.parse(splitExecArgs(argv), { run: false });
+    parsed = cli.parse(spellDashedBooleans(splitExecArgs(argv)), { run: false });
     setupLog(parsed.options);
   } catch (e) {
     log().error(oneLine(e));
