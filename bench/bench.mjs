@@ -13,7 +13,9 @@
 //   6 embedded   containers per second through tsrunc's embedded API (runContainer), 200 sequential
 //
 // Options: --quick, --json FILE, --runs N (cases 1, 2), --cases 1,2,5, --runtimes tsrunc,runc,crun,
-//          --tsrunc CMD (default: <repo>/bin/tsrunc), --keep (leave the temporary directory).
+//          --tsrunc CMD (default: <repo>/bin/tsrunc), --keep (leave the temporary directory),
+//          --mappings single|auto (rootless: the caller's own IDs, the default, or its subordinate ranges,
+//          which both runtimes then write through newuidmap/newgidmap).
 // Works as root (config from `tsrunc spec`) and as an unprivileged user (`tsrunc spec --rootless
 // --mappings single`, the one mapping runc can also do without newuidmap); the state roots are in a
 // temporary directory passed with --root, so nothing outside it is touched.
@@ -27,7 +29,7 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
-  const o = { quick: false, json: undefined, runs: undefined, cases: [1, 2, 3, 4, 5, 6], runtimes: undefined, tsrunc: undefined, keep: false };
+  const o = { quick: false, json: undefined, runs: undefined, cases: [1, 2, 3, 4, 5, 6], runtimes: undefined, tsrunc: undefined, keep: false, mappings: 'single' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -41,6 +43,10 @@ function parseArgs(argv) {
     else if (a === '--runtimes') o.runtimes = val().split(',');
     else if (a === '--tsrunc') o.tsrunc = val();
     else if (a === '--keep') o.keep = true;
+    else if (a === '--mappings') {
+      o.mappings = val();
+      if (o.mappings !== 'single' && o.mappings !== 'auto') die(`--mappings: "${o.mappings}" is not one of single, auto`);
+    }
     else if (a === '-h' || a === '--help') {
       process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
       process.exit(0);
@@ -128,7 +134,7 @@ for (const a of ['sh', 'true', 'sleep']) symlinkSync('busybox', join(rootfs, 'bi
 writeFileSync(join(rootfs, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
 writeFileSync(join(rootfs, 'etc', 'group'), 'root:x:0:\n');
 
-const specArgs = rootless ? ['spec', '--rootless', '--mappings', 'single'] : ['spec'];
+const specArgs = rootless ? ['spec', '--rootless', '--mappings', opts.mappings] : ['spec'];
 const specRun = spawnSync(tsruncCmd[0], [...tsruncCmd.slice(1), ...specArgs, '--bundle', bundle], { env, encoding: 'utf8' });
 if (specRun.status !== 0) die(`tsrunc ${specArgs.join(' ')} failed: ${specRun.stderr.trim()}`);
 const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
@@ -273,13 +279,16 @@ function case2() {
   log(`case 2: create + start + delete --force, ${N_SINGLE} runs each (+${WARMUP} warm-up)`);
   const t = empty();
   const phases = { create: empty(), start: empty(), delete: empty() };
+  const cpu = Object.fromEntries(runtimes.map((rt) => [rt, 0]));
   for (let i = 0; i < WARMUP + N_SINGLE; i++) {
     for (const rt of order(i)) {
       const id = nextId(rt, 'life');
+      const c0 = childCpuMs();
       const c = timed(rt, ['create', '--bundle', bundle, id]);
       const s = timed(rt, ['start', id]);
       const d = timed(rt, ['delete', '--force', id]);
       if (i >= WARMUP) {
+        cpu[rt] += childCpuMs() - c0;
         t[rt].push(c + s + d);
         phases.create[rt].push(c);
         phases.start[rt].push(s);
@@ -289,6 +298,7 @@ function case2() {
   }
   record('lifecycle', 'create + start + delete --force', 'ms', 'lower', t, 'youki shape: three CLI calls back to back, `true` as the process, delete --force without waiting');
   for (const p of ['create', 'start', 'delete']) record(`lifecycle.${p}`, `  of which ${p}`, 'ms', 'lower', phases[p]);
+  record('lifecycle.cpu', '  CPU user+sys per lifecycle (mean)', 'ms', 'lower', Object.fromEntries(runtimes.map((rt) => [rt, [cpu[rt] / N_SINGLE]])));
 }
 
 function case3() {
@@ -441,6 +451,7 @@ function case6() {
   if (r.status !== 0) throw new Error(`embedded API: ${r.stderr.trim()}`);
   const out = JSON.parse(r.stdout);
   record('embedded', `embedded API: ${EMB_COUNT} sequential runContainer`, 'containers/s', 'higher', { tsrunc: out.rates }, `first container ${out.firstMs.toFixed(1)} ms after import; heap ${out.heapMiB.toFixed(1)} MiB, RSS ${out.rssMiB.toFixed(1)} MiB after`);
+  record('embedded.cpu', '  CPU-bound rate (1000 / CPU ms per container)', 'containers/s', 'higher', { tsrunc: out.cpuRates }, 'CPU of the embedding process and the containers it reaped: the rate one idle core would give');
   // For scale: the CLI rate of case 3.
   const seqr = results.find((x) => x.id === 'seq');
   if (seqr) {
@@ -477,7 +488,7 @@ const lines = [];
 lines.push(`tsrunc ${versions.tsrunc ?? '?'} (${versions.tsruncCommit ?? 'no git'}) · node ${versions.node} · kernel ${versions.kernel} · ${versions.cpus}`);
 lines.push(`runc: ${versions.runc ?? 'not installed'} · crun: ${versions.crun ?? 'not installed'}${skipped.crun ? ` (skipped: ${skipped.crun})` : ''}`);
 lines.push(`load average ${loadBefore.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end (${cpus().length} CPUs; other work on the machine inflates wall times)`);
-lines.push(`uid ${uid}${rootless ? ', rootless, config from `tsrunc spec --rootless --mappings single`' : ', config from `tsrunc spec`'}; process ["true"]; NODE_EXTRA_CA_CERTS unset${Q ? '; --quick' : ''}`);
+lines.push(`uid ${uid}${rootless ? `, rootless, config from \`tsrunc ${specArgs.join(' ')}\`` : ', config from `tsrunc spec`'}; process ["true"]; NODE_EXTRA_CA_CERTS unset${Q ? '; --quick' : ''}`);
 lines.push('');
 const cols = ['case', 'unit', ...runtimes.flatMap((rt) => [`${rt} median`, 'min', 'max']), 'tsrunc/runc'];
 const rows = results.map((r) => [

@@ -10,6 +10,9 @@
 //   cjs1cache   cjs1 loaded through vm.Script with a V8 code cache file (what module.enableCompileCache does in Node 22)
 //   +koffi      any of the above with `koffi` redirected to its .node file (preload)
 //   +jitless    any of the above with zod's JIT off (preload sets globalThis.__zod_globalConfig)
+//   +nobus      DBUS_SESSION_BUS_ADDRESS pointing nowhere: rootless, the systemd driver (and dbus-next) is
+//               never tried, which is where a rootless run ends up anyway on a host whose systemd --user
+//               cannot move processes (measures what trying the bus costs)
 // Commands timed: `--version`, `state` of a missing container (start-up of a state command), `run` of
 // the bundle's `true`. Wall time median and the mean CPU per run (children's cutime+cstime).
 import { build } from 'esbuild';
@@ -37,6 +40,9 @@ const mainTs = join(src, 'cli', 'main.ts');
 writeFileSync(mainTs, readFileSync(mainTs, 'utf8').replace('process.exit(await main(process.argv));', 'void main(process.argv).then((c) => process.exit(c));'));
 const common = { bundle: true, platform: 'node', target: 'node20', legalComments: 'none', external: ['koffi', 'dbus-next'], logLevel: 'error' };
 await build({ ...common, format: 'esm', entryPoints: [mainTs], outfile: join(out, 'esm1.mjs') });
+// CommonJS: the dynamic import of the external dbus-next becomes a require (vm.Script has no loader for import()).
+const sdTs = join(src, 'linux', 'cgroups', 'systemd.ts');
+writeFileSync(sdTs, readFileSync(sdTs, 'utf8').replace("await import('dbus-next')", "require('dbus-next')"));
 const cjsCommon = {
   ...common,
   format: 'cjs',
@@ -74,6 +80,14 @@ for (const [k, f] of Object.entries(files)) variants[k] = [f];
 variants['dist+koffi'] = ['-r', join(out, 'koffi-direct.cjs'), files.dist];
 variants['dist+jitless'] = ['-r', join(out, 'zod-jitless.cjs'), files.dist];
 variants['cjs1cache+koffi+jitless'] = ['-r', join(out, 'koffi-direct.cjs'), '-r', join(out, 'zod-jitless.cjs'), files.cjs1cache];
+const noBus = { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' };
+const extraEnv = {};
+if (process.getuid() !== 0) {
+  variants['dist+nobus'] = [files.dist];
+  extraEnv['dist+nobus'] = noBus;
+  variants['cjs1cache+koffi+jitless+nobus'] = variants['cjs1cache+koffi+jitless'];
+  extraEnv['cjs1cache+koffi+jitless+nobus'] = noBus;
+}
 const chosen = Object.entries(variants).filter(([k]) => only === undefined || only.includes(k));
 // The code cache variant writes its cache on the first run.
 spawnSync(process.execPath, [files.cjs1cache, '--version'], { env, stdio: 'ignore' });
@@ -118,7 +132,7 @@ for (const [cname, mk] of Object.entries(commands)) {
       const [k, argv] = chosen[(i + j) % chosen.length];
       const c0 = cpu();
       const t0 = process.hrtime.bigint();
-      const r = spawnSync(process.execPath, [...argv, ...mk(i, k)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const r = spawnSync(process.execPath, [...argv, ...mk(i, k)], { env: { ...env, ...extraEnv[k] }, stdio: ['ignore', 'ignore', 'pipe'] });
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       if (cname !== 'state (missing id)' && r.status !== 0) throw new Error(`${k} ${cname}: ${r.stderr}`);
       if (i >= 2) {

@@ -4,7 +4,7 @@
 //   - inclusive CPU time of the named functions that matter (config parse, plan, spawn, cgroups…),
 //   - self time per file (node internals, the bundle's chunks, koffi, dbus-next) and per function.
 //
-//   node bench/profile.mjs [--runs 10] [--interval 100] [--top 25] [--tsrunc dist/tsrunc.js] -- run --bundle B --root R
+//   node bench/profile.mjs [--runs 10] [--interval 100] [--top 25] [--tsrunc dist/tsrunc.js] [--node-arg A]… [--env K=V]… -- run --bundle B --root R
 // A container id is appended to `run`/`create` (prof-<n>) and `create` is followed by `delete --force`.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
@@ -29,6 +29,9 @@ const runs = Number(opt('--runs', '10'));
 const interval = Number(opt('--interval', '100'));
 const top = Number(opt('--top', '25'));
 const cli = resolve(opt('--tsrunc', join(REPO, 'dist', 'tsrunc.js')));
+const repeated = (name) => own.flatMap((a, i) => (a === name ? [own[i + 1]] : []));
+const nodeArgs = repeated('--node-arg');
+const extraEnv = Object.fromEntries(repeated('--env').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 
 const env = { ...process.env };
 delete env.NODE_EXTRA_CA_CERTS;
@@ -55,8 +58,8 @@ for (let i = 0; i < runs; i++) {
   if (ci >= 0) args.push(id);
   const profDir = join(dir, `p${i}`);
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', String(interval), '--import', join(REPO, 'bench', 'probe.mjs'), cli, ...args], {
-    env: { ...env, TSRUNC_PROBE: probeOut },
+  const r = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', String(interval), '--import', join(REPO, 'bench', 'probe.mjs'), ...nodeArgs, cli, ...args], {
+    env: { ...env, ...extraEnv, TSRUNC_PROBE: probeOut },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   walls.push(Number(process.hrtime.bigint() - t0) / 1e6);
