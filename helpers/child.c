@@ -196,6 +196,7 @@ static int run_op(struct tsr_child *c, uint32_t i) {
   case OP_WAIT_START: return wait_start(c);
   case OP_EXEC: return do_exec(c);
   case OP_MKDIR: return tsr_mkdir_all(c, str1, (mode_t)s2);
+  case OP_IDMAP_MOUNT: return tsr_op_idmap_mount(c, i);
   case OP_HOOK_POINT: return tsr_op_hook_point(c, i, (uint32_t)s1);
   case OP_CONSOLE: return tsr_op_console(c, i, s1, s2, s3, tsr_op_slot(p, i, 4));
   case OP_SECCOMP: return tsr_op_seccomp(c, i);

@@ -129,6 +129,39 @@ int tsr_op_mount(struct tsr_child *c, uint32_t i) {
   return r;
 }
 
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+#ifndef MOVE_MOUNT_T_EMPTY_PATH
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
+
+/* An idmapped bind. Two kernel rules shape it: only a detached mount may get an idmap, set by a caller
+ * privileged over the filesystem's user namespace (the host's: the parent, not us), and a detached
+ * tree may only be attached in the mount namespace it was cloned in (ours, since 6.15). So: clone the
+ * source here, hand the tree to the parent to idmap (idmap.c), then attach it. */
+int tsr_op_idmap_mount(struct tsr_child *c, uint32_t i) {
+  const struct tsr_plan *p = c->p;
+  const char *src = tsr_str(p, tsr_op_slot(p, i, 1)), *target = tsr_str(p, tsr_op_slot(p, i, 2));
+  int create = (int)tsr_op_slot(p, i, 3);
+  unsigned rec = tsr_op_slot(p, i, 4) ? AT_RECURSIVE : 0;
+  int tree = (int)syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | O_CLOEXEC | rec);
+  if (tree < 0) return tsr_fail(c, "open_tree");
+  if (tsr_hand_fd(c->syncfd, MSG_IDMAP, (int32_t)i, tree) < 0) _exit(1); /* the parent is gone */
+  int fd, r = tsr_resolve(c, target, create ? 1 : 0, &fd);
+  if (r == 0) {
+    /* Onto the resolved fd itself: move_mount does not follow a /proc/self/fd magic link. */
+    if (syscall(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+      r = tsr_fail(c, "move_mount");
+    close(fd);
+  }
+  close(tree);
+  return r;
+}
+
 /* In a user namespace mknod is refused (EPERM): devices are bind-mounted from the host instead. */
 int tsr_op_device(struct tsr_child *c, uint32_t i) {
   const struct tsr_plan *p = c->p;

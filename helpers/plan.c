@@ -35,6 +35,7 @@ static const uint8_t slot_types[OP_KIND_END][TSR_OP_SLOTS] = {
     [OP_EXEC] = {0, SV, SV},
     [OP_MKDIR] = {0, S, N},
     [OP_SECCOMP] = {0, BP, N, N},
+    [OP_IDMAP_MOUNT] = {0, S, S, N, N},
 };
 
 static int check_str(const struct tsr_plan *p, uint64_t slot, int nullable, size_t max) {
@@ -88,6 +89,7 @@ static int check_op(struct tsr_plan *p, uint32_t i, int *seen_resolve, int *seen
     *seen_wait = 1;
     break;
   case OP_SYNC: if (*seen_wait) return 0; break;
+  case OP_IDMAP_MOUNT: if (*seen_wait) return 0; break; /* the tree travels over the sync socket */
   case OP_SECCOMP: /* a listener fd goes over the sync socket, which wait-start closes */
     if (tsr_op_slot(p, i, 3) > TSR_SECCOMP_DEFER) return 0;
     if ((tsr_op_slot(p, i, 2) & TSR_SECCOMP_NEW_LISTENER) &&

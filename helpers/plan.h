@@ -78,11 +78,13 @@ enum tsr_kind {
   OP_HOOK_POINT = 32,  /* s1 tag: send the own namespace fds to the parent, wait for go (handoff.c) */
   OP_CONSOLE = 33,     /* s1 rows, s2 cols, s3 bind on /dev/console, s4 uid to own the replica (UINT64_MAX: none):
                           a pty from the container's /dev/ptmx, master to the parent, replica as stdio (handoff.c) */
+  OP_IDMAP_MOUNT = 40, /* s1 source, s2 target, s3 create (0 dir, 1 file), s4 recursive: the tree goes to the
+                          parent (MSG_IDMAP + one fd) to be idmapped, then is attached */
   OP_KIND_END,
 };
 
 /* Child -> parent record types on the sync socket (see sync.c). */
-enum tsr_msg_type { MSG_READY = 1, MSG_ERROR = 2, MSG_SYNC = 3, MSG_PID = 4, MSG_SECCOMP = 5 };
+enum tsr_msg_type { MSG_READY = 1, MSG_ERROR = 2, MSG_SYNC = 3, MSG_PID = 4, MSG_SECCOMP = 5, MSG_IDMAP = 6 };
 
 /* OP_SECCOMP modes: load at the op's place, or just before execve. */
 #define TSR_SECCOMP_NOW 0u
@@ -142,6 +144,7 @@ _Noreturn void tsr_child_main(struct tsr_plan *p);
 /* sync.c */
 int tsr_send(int fd, uint32_t type, int32_t index, int32_t err, int32_t value, const char *step);
 int tsr_wait_go(int fd);
+int tsr_hand_fd(int sock, uint32_t type, int32_t index, int fd);
 
 /* paths.c: resolving container paths inside the root. All return 0 or an errno, setting c->step. */
 int tsr_resolve(struct tsr_child *c, const char *path, int create, int *fd); /* create: -1 none, 0 dir, 1 file */
@@ -153,6 +156,7 @@ int tsr_resolve_exec(struct tsr_child *c, const char *file, const char *search);
 /* mounts.c */
 int tsr_op_prepare_root(struct tsr_child *c, uint32_t i);
 int tsr_op_mount(struct tsr_child *c, uint32_t i);
+int tsr_op_idmap_mount(struct tsr_child *c, uint32_t i);
 int tsr_op_device(struct tsr_child *c, uint32_t i);
 int tsr_op_symlink(struct tsr_child *c, uint32_t i);
 int tsr_op_pivot_root(struct tsr_child *c);

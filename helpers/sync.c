@@ -11,6 +11,9 @@
  *                                                       setsid, run ops in order ...
  *        <------------------------------------------- [SYNC tag]   at a `sync` op, then waits
  *   run hooks; "go" (1 byte) ------------------------> ... more ops
+ *        <------------------------------------------- [IDMAP index] + 1 byte with SCM_RIGHTS (a tree
+ *   mount_setattr(MOUNT_ATTR_IDMAP) on it;                          the child cloned with open_tree)
+ *   "go" (1 byte) -----------------------------------> move_mount the tree onto its target
  *        <------------------------------------------- [ERROR index errno step]  then _exit(1)
  *        <------------------------------------------- [READY]      at `wait-start`, then the child
  *   EOF (child closed its end / exited)                            closes its end and accepts
@@ -55,4 +58,28 @@ int tsr_wait_go(int fd) {
   do r = recv(fd, &b, 1, 0);
   while (r < 0 && errno == EINTR);
   return r == 1 ? 0 : -1;
+}
+
+/* Sends record `type` for op `index`, then `fd` alone in a record of its own (SCM_RIGHTS), then waits
+ * for the parent's go: 0, or -1 when the parent is gone or the fd could not be sent. */
+int tsr_hand_fd(int sock, uint32_t type, int32_t index, int fd) {
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  memset(&u, 0, sizeof u);
+  char byte = 'F';
+  struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+  if (tsr_send(sock, type, index, 0, 0, NULL) < 0) return -1;
+  ssize_t n;
+  do n = sendmsg(sock, &m, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n != 1) return -1;
+  return tsr_wait_go(sock);
 }

@@ -4,7 +4,11 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { TsruncError } from '../errors.js';
 import type { Config } from '../spec/schema.js';
 import type { Op, Origin } from '../native/plan.js';
-import { parseMountOptions, MS_BIND, MS_REC, MS_REMOUNT, MS_SLAVE, MS_PRIVATE } from './mount-options.js';
+import {
+  parseMountOptions,
+  MS_BIND, MS_REC, MS_REMOUNT, MS_SLAVE, MS_PRIVATE, MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC,
+  MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOSUID, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC,
+} from './mount-options.js';
 import { capMask } from './capabilities.js';
 import { rlimitNumber } from './rlimits.js';
 import { namespaceFlag } from './namespaces.js';
@@ -44,9 +48,26 @@ export interface NamespaceJoin {
   origin: Origin;
 }
 
+/**
+ * What the parent needs for an idmap-mount op (the child may not idmap a host filesystem itself): the
+ * maps of the user namespace to idmap through, and the attributes to set.
+ */
+export interface IdmapTree {
+  /** The op this belongs to: the child's 'idmap' message names it. */
+  op: Extract<Op, { op: 'idmap-mount' }>;
+  recursive: boolean;
+  /** MOUNT_ATTR_* bits to set and clear on it. */
+  attrSet: number;
+  attrClr: number;
+  uidMappings: { containerID: number; hostID: number; size: number }[];
+  gidMappings: { containerID: number; hostID: number; size: number }[];
+}
+
 export interface Plan {
   newNamespaces: number;
   joinNamespaces: NamespaceJoin[];
+  /** What the parent does when an idmap-mount op hands it its tree. */
+  idmapTrees: IdmapTree[];
   /** The container gets a user namespace of its own (the parent must write its id maps). */
   newUserNamespace: boolean;
   ops: Op[];
@@ -89,7 +110,8 @@ export function buildPlan(config: Config, ctx: PlanContext): Plan {
   if (process.oomScoreAdj !== undefined) ops.push({ op: 'oom-score-adj', value: process.oomScoreAdj, origin: at('/process/oomScoreAdj') });
   if (newNamespaces & CLONE_NEWNET) ops.push({ op: 'loopback-up', origin: at('/linux/namespaces') });
 
-  ops.push(...mountOps(config, ctx, inUserNamespace, (newNamespaces & CLONE_NEWNET) !== 0, (newNamespaces & CLONE_NEWCGROUP) !== 0));
+  const idmapTrees: IdmapTree[] = [];
+  ops.push(...mountOps(config, ctx, inUserNamespace, (newNamespaces & CLONE_NEWNET) !== 0, (newNamespaces & CLONE_NEWCGROUP) !== 0, (t) => idmapTrees.push(t)));
   // prestart, createRuntime and createContainer run here: mounts done, the old root still visible.
   const hooks = config.hooks ?? {};
   if ([hooks.prestart, hooks.createRuntime, hooks.createContainer].some((l) => (l ?? []).length > 0)) {
@@ -110,7 +132,7 @@ export function buildPlan(config: Config, ctx: PlanContext): Plan {
   // runc drops every capability when the config has no capabilities object (exec differs: it falls
   // back to the container's own, which is the exec path's business).
   ops.push(...processOps({ ...config, process: { ...process, capabilities: process.capabilities ?? {} } }, ctx));
-  return { newNamespaces, joinNamespaces, newUserNamespace, ops };
+  return { newNamespaces, joinNamespaces, idmapTrees, newUserNamespace, ops };
 }
 
 function mapsRoot(maps: { containerID: number; size: number }[]): boolean {
@@ -118,7 +140,14 @@ function mapsRoot(maps: { containerID: number; size: number }[]): boolean {
 }
 
 /** The mounts, devices and /dev symlinks, in runc's order, up to (not including) pivot_root. */
-function mountOps(config: Config, ctx: PlanContext, inUserNamespace: boolean, newNet: boolean, newCgroupNs: boolean): Op[] {
+function mountOps(
+  config: Config,
+  ctx: PlanContext,
+  inUserNamespace: boolean,
+  newNet: boolean,
+  newCgroupNs: boolean,
+  addIdmap: (tree: IdmapTree) => void,
+): Op[] {
   const linux = config.linux ?? {};
   const ops: Op[] = [];
   const prep = linux.rootfsPropagation === 'private' || linux.rootfsPropagation === 'rprivate' ? MS_PRIVATE : MS_SLAVE;
@@ -139,6 +168,10 @@ function mountOps(config: Config, ctx: PlanContext, inUserNamespace: boolean, ne
         throw new TsruncError('invalid-config', `config.json: /mounts/${i}/source: ${source}: no such file or directory`);
       }
       if (m.destination === '/dev') devFromHost = true;
+      if (o.idmap !== null || m.uidMappings !== undefined || m.gidMappings !== undefined) {
+        ops.push(idmapMountOp(m, i, source, kind, o, ctx, addIdmap));
+        return;
+      }
       const extra = o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
       ops.push({
         op: 'mount', source, target: m.destination, fstype: '', data: o.data,
@@ -187,6 +220,59 @@ function mountOps(config: Config, ctx: PlanContext, inUserNamespace: boolean, ne
     ops.push({ op: 'symlink', target: '/dev/ptmx', linkTo: 'pts/ptmx', origin: { pointer: '/mounts', what: '/dev/ptmx' } });
   }
   return ops;
+}
+
+/**
+ * An idmapped bind mount. The spec pairs the mount's uidMappings/gidMappings with the idmap (or, for
+ * rbind, ridmap) option; without mappings on the mount, the container's own maps are used.
+ */
+function idmapMountOp(
+  m: NonNullable<Config['mounts']>[number],
+  i: number,
+  source: string,
+  kind: 'dir' | 'file',
+  o: ReturnType<typeof parseMountOptions>,
+  ctx: PlanContext,
+  addIdmap: (tree: IdmapTree) => void,
+): Op {
+  const at = `config.json: /mounts/${i}`;
+  if (ctx.rootless) {
+    throw new TsruncError('not-supported', `${at}/options: idmapped mounts need root: the kernel lets only the owner of a filesystem (here the host's root) idmap it`);
+  }
+  if (o.idmap === null) throw new TsruncError('invalid-config', `${at}/options: uidMappings/gidMappings on a mount need the "idmap" or "ridmap" option`);
+  if ((m.uidMappings === undefined) !== (m.gidMappings === undefined)) {
+    throw new TsruncError('invalid-config', `${at}: uidMappings and gidMappings go together: give both or neither`);
+  }
+  const uidMappings = m.uidMappings ?? ctx.idMaps?.uid;
+  const gidMappings = m.gidMappings ?? ctx.idMaps?.gid;
+  if (uidMappings === undefined || gidMappings === undefined) {
+    throw new TsruncError('invalid-config', `${at}/uidMappings: an idmapped mount without mappings needs the container's own user namespace`);
+  }
+  const recursive = o.idmap.recursive || o.recursive;
+  const op: Extract<Op, { op: 'idmap-mount' }> = {
+    op: 'idmap-mount',
+    source,
+    target: m.destination,
+    create: kind === 'dir' ? 'dir' : 'file',
+    recursive,
+    origin: { pointer: `/mounts/${i}`, what: m.destination },
+  };
+  addIdmap({ op, recursive, attrSet: o.attrSet | mountAttrs(o.flags), attrClr: o.attrClr, uidMappings: withHostIds(uidMappings), gidMappings: withHostIds(gidMappings) });
+  return op;
+}
+
+function withHostIds(maps: { containerID: number; hostID?: number; size: number }[]): { containerID: number; hostID: number; size: number }[] {
+  return maps.map((x) => ({ containerID: x.containerID, hostID: x.hostID ?? 0, size: x.size }));
+}
+
+/** The MOUNT_ATTR_* bits of the per-mount flags an idmapped bind takes (it is never remounted). */
+function mountAttrs(flags: number): number {
+  let a = 0;
+  if (flags & MS_RDONLY) a |= MOUNT_ATTR_RDONLY;
+  if (flags & MS_NOSUID) a |= MOUNT_ATTR_NOSUID;
+  if (flags & MS_NODEV) a |= MOUNT_ATTR_NODEV;
+  if (flags & MS_NOEXEC) a |= MOUNT_ATTR_NOEXEC;
+  return a;
 }
 
 /** The tags of the hook points: before pivot_root (create), after the start barrier (start). */

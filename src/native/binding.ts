@@ -42,6 +42,8 @@ export interface Native {
   /** tsrunc_wait with a timeout: -ETIMEDOUT leaves the process alone. */
   waitTimeout(pidfd: number, timeoutMs: number): number;
   waitTimeoutAsync(pidfd: number, timeoutMs: number, cb: (err: unknown, result: number) => void): void;
+  /** Idmaps the detached tree `tree` through the maps of `usernsFd` (+ MOUNT_ATTR_* attrSet/attrClr): 0 or -errno. */
+  idmapTree(tree: number, usernsFd: number, recursive: number, attrSet: bigint, attrClr: bigint): number;
   /** TIOCSWINSZ on a terminal fd: 0 or -errno. */
   setWinsize(fd: number, rows: number, cols: number): number;
   /** cfmakeraw on a terminal, the old termios saved into `saved`; 0 or -errno. */
@@ -114,6 +116,7 @@ function load(): Native {
     ttyRaw: lib.func('int tsrunc_tty_raw(int fd, uint8_t *saved, size_t len)'),
     ttyRestore: lib.func('int tsrunc_tty_restore(int fd, const uint8_t *saved, size_t len)'),
     waitTimeoutAsync: (pidfd, ms, cb) => waitTimeout.async(pidfd, ms, cb),
+    idmapTree: lib.func('int tsrunc_idmap_tree(int tree, int userns_fd, int recursive, uint64_t attr_set, uint64_t attr_clr)'),
     errnoName: lib.func('const char *tsrunc_errno_name(int err)'),
     strerror: lib.func('const char *tsrunc_strerror(int err)'),
   };

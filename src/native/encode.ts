@@ -48,6 +48,7 @@ export const OP_KINDS = {
   mkdir: 30,
   seccomp: 31,
   'hook-point': 32,
+  'idmap-mount': 40,
   console: 33,
 } as const satisfies Record<Op['op'], number>;
 
@@ -162,6 +163,8 @@ function opSlots(op: Op, h: Heap, at: string): bigint[] {
       return [h.str(op.path, `${at}.path`)];
     case 'mkdir':
       return [h.str(op.path, `${at}.path`), n(op.mode, 'mode')];
+    case 'idmap-mount':
+      return [h.str(op.source, `${at}.source`), h.str(op.target, `${at}.target`), op.create === 'file' ? 1n : 0n, op.recursive ? 1n : 0n];
     case 'sethostname':
     case 'setdomainname':
       return [h.str(op.name, `${at}.name`)];
@@ -376,6 +379,8 @@ function decodeOp(kind: Op['op'], s: (k: number) => bigint, r: Readers): Decoded
       return { op: kind, path: str(s(1)) };
     case 'mkdir':
       return { op: kind, path: str(s(1)), mode: num(s(2)) };
+    case 'idmap-mount':
+      return { op: kind, source: str(s(1)), target: str(s(2)), create: s(3) === 1n ? 'file' : 'dir', recursive: s(4) === 1n };
     case 'sethostname':
     case 'setdomainname':
       return { op: kind, name: str(s(1)) };

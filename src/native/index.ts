@@ -177,6 +177,15 @@ export function closeFd(fd: number): void {
   if (r < 0) throw fail('internal', `close fd ${fd}`, 'close', -r);
 }
 
+/**
+ * Idmaps the detached tree an idmap-mount op handed over (its fd: recvListenerFd) through the maps of
+ * the user namespace `usernsFd`. Throws TsruncError naming `what` on failure.
+ */
+export function idmapTree(tree: number, usernsFd: number, recursive: boolean, attrSet: number, attrClr: number, what: string): void {
+  const r = native().idmapTree(tree, usernsFd, recursive ? 1 : 0, BigInt(attrSet), BigInt(attrClr));
+  if (r < 0) throw fail('init-failed', what, 'mount_setattr', -r);
+}
+
 /** The seccomp listener fd the child sends right after a 'seccomp' message. */
 export function recvListenerFd(s: Spawned, timeoutMs = 10_000): number {
   const r = native().recvFd(s.syncFd, timeoutMs);

@@ -109,6 +109,12 @@ export type Op =
    */
   | { op: 'hook-point'; tag: number; origin: Origin }
   /**
+   * An idmapped bind (before pivot_root): the child clones the host path `source` into a detached tree
+   * (recursively for ridmap/rbind), hands it to the parent (an 'idmap' message with the fd), which
+   * idmaps it, then attaches it onto `target` inside the rootfs.
+   */
+  | { op: 'idmap-mount'; source: string; target: string; create: 'dir' | 'file'; recursive: boolean; origin: Origin }
+  /**
    * process.terminal: open a pty in the container's /dev/ptmx (after pivot_root), size it, give the
    * replica to `uid` (null: leave it), bind it on /dev/console when `mountConsole`, hand the master to
    * the parent (a `sync` message tagged CONSOLE_TAG with one fd), then make the replica fds 0-2 and

@@ -14,6 +14,8 @@ export type ChildMessage =
   | { type: 'sync'; tag: number; nsMask?: number; fds?: number[] }
   /** The seccomp op `index` loaded a program with a listener: its fd follows (native.recvListenerFd), then the child waits for "go". */
   | { type: 'seccomp'; index: number }
+  /** The child cloned the tree of idmap-mount op `index`; its fd follows in a record of its own. */
+  | { type: 'idmap'; index: number }
   | { type: 'eof' };
 
 /** A record as it arrives, including the internal PID record of the double fork. */
@@ -25,6 +27,7 @@ export const MSG_ERROR = 2;
 export const MSG_SYNC = 3;
 export const MSG_PID = 4;
 export const MSG_SECCOMP = 5;
+export const MSG_IDMAP = 6;
 
 /** sizeof(struct tsr_msg): u32 type, i32 index, i32 errno, i32 value, char step[16]. */
 export const MSG_SIZE = 32;
@@ -54,6 +57,8 @@ export function decodeMessage(buf: Uint8Array, n: number): RawMessage {
       return { type: 'pid', pid: value };
     case MSG_SECCOMP:
       return { type: 'seccomp', index };
+    case MSG_IDMAP:
+      return { type: 'idmap', index };
     default:
       throw new Error(`sync socket: unknown record type ${type}`);
   }

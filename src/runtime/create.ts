@@ -19,6 +19,7 @@ import type { Spawned } from '../native/plan.js';
 import { validateId } from './state-store.js';
 import type { Context } from './context.js';
 import { childFailure } from './child-errors.js';
+import { mappedUserNamespace, idmapTree } from './idmapped-tree.js';
 import { nowTimestamp } from './time.js';
 import { hooksToKeep, runCreateHooks, runHostHooksWarn } from './hooks.js';
 import { handOnFds } from './listen-fds.js';
@@ -115,6 +116,12 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       joinFds.push(fd);
       return { flag: j.flag, fd, origin: j.origin };
     });
+    // The user namespaces whose maps idmapped mounts go through (see idmapped-tree.ts).
+    const idmaps = new Map(plan.idmapTrees.map((t): [number, { tree: typeof t; userns: number }] => [plan.ops.indexOf(t.op), { tree: t, userns: -1 }]));
+    for (const entry of idmaps.values()) {
+      entry.userns = mappedUserNamespace(entry.tree);
+      joinFds.push(entry.userns);
+    }
     spawned = native.spawn({
       newNamespaces: plan.newNamespaces,
       joinNamespaces: joins,
@@ -134,7 +141,11 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       else runCreateHooks(config.hooks ?? {}, ociState({ ...state, pid: init.pid }, 'creating'), msg, rootfs, ctx.store.dir(id));
     });
     native.go(spawned);
-    waitUntilReady(spawned, plan, (listenerFd) => sendSeccompListener(config, state, spawned!.pid, listenerFd));
+    waitUntilReady(spawned, plan, (listenerFd) => sendSeccompListener(config, state, spawned!.pid, listenerFd), (index, tree) => {
+      const entry = idmaps.get(index);
+      if (entry === undefined) throw new TsruncError('internal', `the init sent a tree for op ${index}, which is no idmapped mount`);
+      idmapTree(tree, entry.tree, entry.userns);
+    });
 
     const stat = readProcStat(spawned.pid);
     if (stat === null) throw new TsruncError('init-failed', 'container init exited during create');
@@ -167,7 +178,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
 
 /** Reads child messages until READY; sync points have nothing to do yet (hooks come later). A
  * seccomp listener fd goes to `onListener` (which owns it) before the child may go on. */
-function waitUntilReady(spawned: Spawned, plan: Plan, onListener: (fd: number) => void): void {
+function waitUntilReady(spawned: Spawned, plan: Plan, onListener: (fd: number) => void, onIdmap: (index: number, tree: number) => void): void {
   for (;;) {
     const msg = native.nextMessage(spawned);
     switch (msg.type) {
@@ -182,6 +193,16 @@ function waitUntilReady(spawned: Spawned, plan: Plan, onListener: (fd: number) =
         onListener(native.recvListenerFd(spawned));
         native.go(spawned);
         continue;
+      case 'idmap': {
+        const tree = native.recvListenerFd(spawned);
+        try {
+          onIdmap(msg.index, tree);
+        } finally {
+          native.closeFd(tree);
+        }
+        native.go(spawned);
+        continue;
+      }
       case 'error':
         throw childFailure(plan.ops, msg.index, msg.errno, msg.step);
       case 'eof':

@@ -390,19 +390,7 @@ export const UNSUPPORTED: readonly UnsupportedRow[] = [
   { field: 'process.scheduler', reason: `scheduler settings are not supported by tsrunc yet`, find: (c) => (c.process?.scheduler !== undefined ? [{ pointer: '/process/scheduler' }] : []) },
   { field: 'process.ioPriority', reason: `I/O priority ${YET}`, find: (c) => (c.process?.ioPriority !== undefined ? [{ pointer: '/process/ioPriority' }] : []) },
   { field: 'process.execCPUAffinity', reason: `execCPUAffinity ${YET}`, find: (c) => (c.process?.execCPUAffinity !== undefined ? [{ pointer: '/process/execCPUAffinity' }] : []) },
-  {
-    field: 'mounts[].uidMappings/gidMappings',
-    reason: `id-mapped mounts are not supported by tsrunc yet`,
-    find: (c) => (c.mounts ?? []).flatMap((m, i) => [...at(`/mounts/${i}/uidMappings`, m.uidMappings), ...at(`/mounts/${i}/gidMappings`, m.gidMappings)]),
-  },
-  {
-    field: 'mounts[].options idmap/ridmap',
-    reason: `id-mapped mounts are not supported by tsrunc yet`,
-    find: (c) =>
-      (c.mounts ?? []).flatMap((m, i) =>
-        (m.options ?? []).flatMap((o, j) => (o === 'idmap' || o === 'ridmap' ? [{ pointer: `/mounts/${i}/options/${j}`, reason: `"${o}": id-mapped mounts are not supported by tsrunc yet` }] : [])),
-      ),
-  },
+
 ];
 
 /**

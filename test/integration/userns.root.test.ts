@@ -95,3 +95,60 @@ test('a user without subordinate ranges gets a single-ID container and one notic
   assert.equal(lines.length, 1, r.stderr);
   assert.match(lines[0]!, /mapping only your own ID into the container: you have no range in \/etc\/subuid \(as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 \$USER\)/);
 });
+
+test('idmapped bind mounts: host root\'s files belong to the container\'s root through the mount\'s maps', async () => {
+  const data = tempDir('idmap-data');
+  spawnSync('sh', ['-c', `echo hi > ${data}/rootfile && mkdir ${data}/sub && chown 1000:1000 ${data}/sub`]);
+  const bundle = makeBundle({
+    args: ['sh', '-c', 'stat -c "%n %u %g" /plain/rootfile /mapped/rootfile /mapped/sub /whole/sub; touch /mapped/new && stat -c "%n %u" /mapped/new; grep -c " /mapped " /proc/self/mountinfo'],
+    mutate: (c) => {
+      c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== 'user');
+      c.linux!.namespaces.push({ type: 'user' });
+      c.linux!.uidMappings = MAP;
+      c.linux!.gidMappings = MAP;
+      c.mounts!.push(
+        { destination: '/plain', type: 'bind', source: data, options: ['bind'] },
+        // The mount's own maps: on-disk 0 appears as 200000, which the container maps to 0.
+        { destination: '/mapped', type: 'bind', source: data, options: ['bind', 'idmap'], uidMappings: MAP, gidMappings: MAP },
+        // No maps on the mount: the container's are used.
+        { destination: '/whole', type: 'bind', source: data, options: ['rbind', 'ridmap'] },
+      );
+    },
+  });
+  assert.equal(spawnSync('chown', ['-R', '200000:200000', bundle.rootfs]).status, 0);
+  const r = await runRuntime('tsrunc', ['run', '--bundle', bundle.dir, uniqueId('idmap')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), [
+    '/plain/rootfile 65534 65534',
+    '/mapped/rootfile 0 0',
+    '/mapped/sub 1000 1000',
+    '/whole/sub 1000 1000',
+    '/mapped/new 0',
+    '1',
+  ]);
+  // Written through the idmapped mount, the new file is host root's on disk.
+  assert.equal(statSync(join(data, 'new')).uid, 0);
+});
+
+test('an idmapped mount needs idmap/ridmap with its maps, and both maps', async () => {
+  for (const [mount, expect] of [
+    [{ destination: '/m', type: 'bind', source: '/tmp', options: ['bind'], uidMappings: MAP, gidMappings: MAP }, /\/mounts\/\d+\/options: uidMappings\/gidMappings on a mount need the "idmap" or "ridmap" option/],
+    [{ destination: "/m", type: "bind", source: "/tmp", options: ["bind", "idmap"], uidMappings: MAP }, /\/mounts\/\d+: uidMappings and gidMappings go together/],
+  ] as const) {
+    const root = tempDir('state', 0o700);
+    const bundle = makeBundle({
+      args: ['true'],
+      mutate: (c) => {
+        c.linux!.namespaces!.push({ type: 'user' });
+        c.linux!.uidMappings = MAP;
+        c.linux!.gidMappings = MAP;
+        (c.mounts as unknown[]).push(mount);
+      },
+    });
+    const r = await runRuntime('tsrunc', ['run', '--bundle', bundle.dir, uniqueId('idmapbad')], { root });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, expect);
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+    assert.deepEqual(stateLeftovers(root), []);
+  }
+});
