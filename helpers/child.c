@@ -200,6 +200,10 @@ static int run_op(struct tsr_child *c, uint32_t i) {
   case OP_HOOK_POINT: return tsr_op_hook_point(c, i, (uint32_t)s1);
   case OP_CONSOLE: return tsr_op_console(c, i, s1, s2, s3, tsr_op_slot(p, i, 4));
   case OP_SECCOMP: return tsr_op_seccomp(c, i);
+  case OP_WRITE_FILE: return tsr_op_write_file(c, str1, tsr_str(p, s2));
+  case OP_PERSONALITY: return tsr_op_personality(c, s1);
+  case OP_SCHEDULER: return tsr_op_scheduler(c, i);
+  case OP_IOPRIO: return tsr_op_ioprio(c, s1);
   default: errno = EINVAL; return tsr_fail(c, "op");
   }
 #undef str1

@@ -35,6 +35,7 @@ static const uint8_t slot_types[OP_KIND_END][TSR_OP_SLOTS] = {
     [OP_EXEC] = {0, SV, SV},
     [OP_MKDIR] = {0, S, N},
     [OP_SECCOMP] = {0, BP, N, N},
+    [OP_WRITE_FILE] = {0, S, S},
     [OP_IDMAP_MOUNT] = {0, S, S, N, N},
 };
 

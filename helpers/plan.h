@@ -80,6 +80,10 @@ enum tsr_kind {
                           a pty from the container's /dev/ptmx, master to the parent, replica as stdio (handoff.c) */
   OP_IDMAP_MOUNT = 40, /* s1 source, s2 target, s3 create (0 dir, 1 file), s4 recursive: the tree goes to the
                           parent (MSG_IDMAP + one fd) to be idmapped, then is attached */
+  OP_WRITE_FILE = 50,  /* s1 path, s2 data: one write to a container file after pivot (attrs.c) */
+  OP_PERSONALITY,      /* s1 persona */
+  OP_SCHEDULER,        /* s1 policy, s2 flags, s3 nice (i64), s4 priority, s5 runtime, s6 deadline, s7 period */
+  OP_IOPRIO,           /* s1 ioprio value (class << 13 | level) */
   OP_KIND_END,
 };
 
@@ -179,6 +183,12 @@ int tsr_op_oom_score_adj(struct tsr_child *c, int64_t value);
 /* seccomp.c */
 int tsr_op_seccomp(struct tsr_child *c, uint32_t i);
 int tsr_seccomp_deferred(struct tsr_child *c, uint32_t *index); /* 0 or an errno, *index the failing op */
+
+/* attrs.c */
+int tsr_op_write_file(struct tsr_child *c, const char *path, const char *data);
+int tsr_op_personality(struct tsr_child *c, uint64_t persona);
+int tsr_op_scheduler(struct tsr_child *c, uint32_t i);
+int tsr_op_ioprio(struct tsr_child *c, uint64_t value);
 
 /* handoff.c */
 #define TSR_HOOK_NS 7        /* user, mnt, pid, net, uts, ipc, cgroup */

@@ -14,6 +14,8 @@ import { rlimitNumber } from './rlimits.js';
 import { namespaceFlag } from './namespaces.js';
 import { DEFAULT_DEVICES, devSymlinks, deviceModeBits, type DeviceSpec } from './devices.js';
 import type { CompiledSeccomp } from './seccomp.js';
+import { hostSecurity, type HostSecurity } from './lsm.js';
+import { attributeOps, checkHostFeatures, labelOps, sysctlOps } from './process-attrs.js';
 
 /** Host facts the conversion needs. */
 export interface PlanContext {
@@ -39,6 +41,10 @@ export interface PlanContext {
   statHost(path: string): 'dir' | 'file' | 'missing';
   /** linux.seccomp compiled by libseccomp (src/linux/seccomp.ts), when the config has it. */
   seccomp?: CompiledSeccomp | null;
+  /** AppArmor/SELinux/resctrl on this host (read from /sys when absent). */
+  security?: HostSecurity;
+  /** linux.namespaces joins the host's own network namespace (net.* sysctls are refused then). */
+  joinsHostNetwork?: boolean;
 }
 
 /** A namespace to join: the runtime opens `path` and hands the fd to the C core. */
@@ -126,6 +132,9 @@ export function buildPlan(config: Config, ctx: PlanContext): Plan {
   if (config.root?.readonly === true) ops.push({ op: 'readonly-root', origin: at('/root/readonly') });
   if (config.hostname !== undefined && config.hostname !== '') ops.push({ op: 'sethostname', name: config.hostname, origin: at('/hostname') });
   if (config.domainname !== undefined && config.domainname !== '') ops.push({ op: 'setdomainname', name: config.domainname, origin: at('/domainname') });
+  // runc's order: sysctls after the hostname, before the read-only and masked paths (/proc/sys is one).
+  checkHostFeatures(config, ctx.security ?? hostSecurity());
+  ops.push(...sysctlOps(config, ctx.joinsHostNetwork === true));
   (linux.readonlyPaths ?? []).forEach((p, i) => ops.push({ op: 'readonly', path: p, origin: at(`/linux/readonlyPaths/${i}`, p) }));
   (linux.maskedPaths ?? []).forEach((p, i) => ops.push({ op: 'mask', path: p, origin: at(`/linux/maskedPaths/${i}`, p) }));
 
@@ -300,6 +309,8 @@ export function processOps(config: Config, ctx: PlanContext, opts: { startBarrie
   (process.rlimits ?? []).forEach((r, i) => {
     ops.push({ op: 'rlimit', resource: rlimitNumber(r.type), soft: toRlim(r.soft), hard: toRlim(r.hard), origin: { pointer: `/process/rlimits/${i}`, what: r.type } });
   });
+  // Execution domain, scheduler, I/O priority and LSM labels while the privileges are still there (runc).
+  ops.push(...attributeOps(config), ...labelOps(config, ctx.security ?? hostSecurity()));
   if (process.noNewPrivileges === true) ops.push({ op: 'no-new-privs', origin: { pointer: '/process/noNewPrivileges' } });
 
   // runc tries cwd before dropping privileges, so a directory only the runtime user can reach works.

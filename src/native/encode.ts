@@ -48,6 +48,10 @@ export const OP_KINDS = {
   mkdir: 30,
   seccomp: 31,
   'hook-point': 32,
+  'write-file': 50,
+  personality: 51,
+  scheduler: 52,
+  ioprio: 53,
   'idmap-mount': 40,
   console: 33,
 } as const satisfies Record<Op['op'], number>;
@@ -197,6 +201,14 @@ function opSlots(op: Op, h: Heap, at: string): bigint[] {
       return [h.str(op.file, `${at}.file`), h.str(op.searchPath, `${at}.searchPath`)];
     case 'exec':
       return [h.strv(op.argv, `${at}.argv`), h.strv(op.envp, `${at}.envp`)];
+    case 'write-file':
+      return [h.str(op.path, `${at}.path`), h.str(op.data, `${at}.data`)];
+    case 'personality':
+      return [n(op.persona, 'persona')];
+    case 'scheduler':
+      return [n(op.policy, 'policy'), n(op.flags, 'flags'), n(op.nice, 'nice'), n(op.priority, 'priority'), n(op.runtime, 'runtime'), n(op.deadline, 'deadline'), n(op.period, 'period')];
+    case 'ioprio':
+      return [n(op.value, 'value')];
     case 'seccomp':
       return [h.blob(op.program, 8, `${at}.program`), n(op.flags, 'flags'), op.when === 'defer' ? 1n : 0n];
     case 'pivot-root':
@@ -413,6 +425,14 @@ function decodeOp(kind: Op['op'], s: (k: number) => bigint, r: Readers): Decoded
       return { op: kind, file: str(s(1)), searchPath: str(s(2)) };
     case 'exec':
       return { op: kind, argv: r.strv(s(1)), envp: r.strv(s(2)) };
+    case 'write-file':
+      return { op: kind, path: str(s(1)), data: str(s(2)) };
+    case 'personality':
+      return { op: kind, persona: num(s(1)) };
+    case 'scheduler':
+      return { op: kind, policy: num(s(1)), flags: s(2), nice: num(s(3)), priority: num(s(4)), runtime: s(5), deadline: s(6), period: s(7) };
+    case 'ioprio':
+      return { op: kind, value: num(s(1)) };
     case 'seccomp':
       return { op: kind, program: r.bytes(s(1), 8), flags: num(s(2)), when: s(3) === 1n ? 'defer' : 'now' };
     case 'pivot-root':

@@ -140,7 +140,18 @@ export type Op =
    * are dropped). With SECCOMP_FILTER_FLAG_NEW_LISTENER ('now' only, before `wait-start`) the child
    * sends the listener fd to the parent and waits for "go".
    */
-  | { op: 'seccomp'; program: Uint8Array; flags: number; when: 'now' | 'defer'; origin: Origin };
+  | { op: 'seccomp'; program: Uint8Array; flags: number; when: 'now' | 'defer'; origin: Origin }
+  /**
+   * One write of `data` to a container file after pivot_root (/proc/sys/… for linux.sysctl,
+   * /proc/self/attr/… for LSM labels), resolved in the root with no magic link.
+   */
+  | { op: 'write-file'; path: string; data: string; origin: Origin }
+  /** personality(2): the execution domain (PER_LINUX 0, PER_LINUX32 8). */
+  | { op: 'personality'; persona: number; origin: Origin }
+  /** sched_setattr(2) on the process (policy and flags as the kernel numbers them). */
+  | { op: 'scheduler'; policy: number; flags: bigint; nice: number; priority: number; runtime: bigint; deadline: bigint; period: bigint; origin: Origin }
+  /** ioprio_set(IOPRIO_WHO_PROCESS, 0, value): class << 13 | level. */
+  | { op: 'ioprio'; value: number; origin: Origin };
 
 /** What the C core needs besides the ops to create the child. */
 export interface SpawnRequest {

@@ -14,6 +14,7 @@ import { planIdMaps, findMapHelpers, writeIdMaps, type IdMapPlan, type MapFacts 
 import { readSubIds } from '../linux/subid.js';
 import { readProcStat } from '../linux/proc.js';
 import { compileSeccomp, type CompiledSeccomp } from '../linux/seccomp.js';
+import { hostSecurity, joinsHostNetwork } from '../linux/lsm.js';
 import * as native from '../native/index.js';
 import type { Spawned } from '../native/plan.js';
 import { validateId } from './state-store.js';
@@ -261,6 +262,8 @@ function planFor(ctx: Context, config: Config, bundle: string, rootfs: string, o
     idMaps,
     statHost,
     seccomp,
+    security: hostSecurity(),
+    joinsHostNetwork: joinsHostNetwork(config.linux?.namespaces),
   });
 }
 

@@ -379,16 +379,8 @@ export const UNSUPPORTED: readonly UnsupportedRow[] = [
     reason: `device cgroup rules (eBPF on cgroup v2) are not supported by tsrunc yet as root`,
     find: (c, who) => (who.rootless ? [] : at('/linux/resources/devices', c.linux?.resources?.devices)),
   },
-  { field: 'linux.sysctl', reason: `sysctl ${YET}`, find: (c) => at('/linux/sysctl', c.linux?.sysctl) },
-  { field: 'linux.personality', reason: `personality ${YET}`, find: (c) => (c.linux?.personality !== undefined ? [{ pointer: '/linux/personality' }] : []) },
   { field: 'linux.timeOffsets', reason: `time namespace offsets are not supported by tsrunc yet`, find: (c) => at('/linux/timeOffsets', c.linux?.timeOffsets) },
-  { field: 'linux.intelRdt', reason: `Intel RDT ${YET}`, find: (c) => (c.linux?.intelRdt !== undefined ? [{ pointer: '/linux/intelRdt' }] : []) },
-  { field: 'linux.mountLabel', reason: `SELinux mount labels are not supported by tsrunc yet`, find: (c) => at('/linux/mountLabel', c.linux?.mountLabel) },
   { field: 'linux.netDevices', reason: `moving network devices ${YET}`, find: (c) => at('/linux/netDevices', c.linux?.netDevices) },
-  { field: 'process.apparmorProfile', reason: `AppArmor profiles are not supported by tsrunc yet`, find: (c) => at('/process/apparmorProfile', c.process?.apparmorProfile) },
-  { field: 'process.selinuxLabel', reason: `SELinux labels are not supported by tsrunc yet`, find: (c) => at('/process/selinuxLabel', c.process?.selinuxLabel) },
-  { field: 'process.scheduler', reason: `scheduler settings are not supported by tsrunc yet`, find: (c) => (c.process?.scheduler !== undefined ? [{ pointer: '/process/scheduler' }] : []) },
-  { field: 'process.ioPriority', reason: `I/O priority ${YET}`, find: (c) => (c.process?.ioPriority !== undefined ? [{ pointer: '/process/ioPriority' }] : []) },
   { field: 'process.execCPUAffinity', reason: `execCPUAffinity ${YET}`, find: (c) => (c.process?.execCPUAffinity !== undefined ? [{ pointer: '/process/execCPUAffinity' }] : []) },
 
 ];

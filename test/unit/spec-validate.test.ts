@@ -170,16 +170,8 @@ const UNSUPPORTED_CASES: [string, (c: Config) => void, string[]][] = [
     linux(c).resources = { devices: [{ allow: false, access: 'rwm' }], pids: { limit: 5 }, memory: {} };
     linux(c).cgroupsPath = '/a/b';
   }, ['/linux/resources/devices']],
-  ['sysctl', (c) => (linux(c).sysctl = { 'kernel.shmmax': '1' }), ['/linux/sysctl']],
-  ['personality', (c) => (linux(c).personality = { domain: 'LINUX' }), ['/linux/personality']],
   ['timeOffsets', (c) => (linux(c).timeOffsets = { monotonic: {} }), ['/linux/timeOffsets']],
-  ['intelRdt', (c) => (linux(c).intelRdt = {}), ['/linux/intelRdt']],
-  ['mountLabel', (c) => (linux(c).mountLabel = 'x'), ['/linux/mountLabel']],
   ['netDevices', (c) => (linux(c).netDevices = { eth0: {} }), ['/linux/netDevices']],
-  ['apparmorProfile', (c) => (c.process!.apparmorProfile = 'p'), ['/process/apparmorProfile']],
-  ['selinuxLabel', (c) => (c.process!.selinuxLabel = 'l'), ['/process/selinuxLabel']],
-  ['scheduler', (c) => (c.process!.scheduler = { policy: 'SCHED_OTHER' }), ['/process/scheduler']],
-  ['ioPriority', (c) => (c.process!.ioPriority = { class: 'IOPRIO_CLASS_BE' }), ['/process/ioPriority']],
   ['execCPUAffinity', (c) => (c.process!.execCPUAffinity = { final: '0' }), ['/process/execCPUAffinity']],
   ['terminal and consoleSize (supported: nothing flagged)', (c) => ((c.process!.terminal = true), (c.process!.consoleSize = { height: 1, width: 1 })), []],
   ['hooks (supported: nothing flagged)', (c) => (c.hooks = { prestart: [], poststop: [{ path: '/x' }], poststart: [{ path: '/y' }] }), []],

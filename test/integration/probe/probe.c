@@ -55,6 +55,9 @@ int main(int argc, char **argv) {
     else if (!strncmp(q, "open-write=", 11)) answer(q, open(q + 11, O_WRONLY | O_CLOEXEC));
     else if (!strncmp(q, "open-read=", 10)) answer(q, open(q + 10, O_RDONLY | O_CLOEXEC));
     else if (!strcmp(q, "getpid")) answer(q, syscall(SYS_getpid));
+    else if (!strcmp(q, "get-persona")) printf("%s: 0x%lx\n", q, (unsigned long)personality(0xffffffff));
+    else if (!strcmp(q, "get-ioprio")) printf("%s: 0x%lx\n", q, syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, 0));
+    else if (!strcmp(q, "get-sched")) printf("%s: policy %ld\n", q, syscall(SYS_sched_getscheduler, 0));
     else {
       printf("%s: unknown question\n", q);
       return 2;
