@@ -2,11 +2,13 @@
  * connection with its hook points, waits with a timeout. Each returns -errno on failure. */
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -158,4 +160,59 @@ TSR_API int tsrunc_tty_restore(int fd, const uint8_t *saved, size_t len) {
   if (len < sizeof t) return -EINVAL;
   memcpy(&t, saved, sizeof t);
   return tcsetattr(fd, TCSANOW, &t) < 0 ? -errno : 0;
+}
+
+/* sd_notify passthrough (src/runtime/notify.ts): Node has no unix datagram sockets. A name starting
+ * with '@' is an abstract socket, as systemd writes NOTIFY_SOCKET for one. */
+static int unix_addr(const char *path, struct sockaddr_un *sa, socklen_t *len) {
+  size_t n = strlen(path);
+  if (n == 0 || n >= sizeof sa->sun_path) return -ENAMETOOLONG;
+  memset(sa, 0, sizeof *sa);
+  sa->sun_family = AF_UNIX;
+  memcpy(sa->sun_path, path, n);
+  if (path[0] == '@') sa->sun_path[0] = '\0';
+  *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (path[0] == '@' ? 0 : 1));
+  return 0;
+}
+
+/* A datagram socket bound at `path` (mode 0777, so any container user may send): the fd or -errno. */
+TSR_API int tsrunc_dgram_bind(const char *path) {
+  struct sockaddr_un sa;
+  socklen_t len;
+  int r = unix_addr(path, &sa, &len);
+  if (r < 0) return r;
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  if (bind(fd, (struct sockaddr *)&sa, len) < 0 || (path[0] != '@' && chmod(path, 0777) < 0)) {
+    r = -errno;
+    close(fd);
+    return r;
+  }
+  return fd;
+}
+
+/* One datagram into buf: its size, -ETIMEDOUT, or -errno. */
+TSR_API int tsrunc_dgram_recv(int fd, uint8_t *buf, size_t len, int timeout_ms) {
+  int r = wait_readable(fd, timeout_ms);
+  if (r < 0) return r;
+  ssize_t n;
+  do n = recv(fd, buf, len, 0);
+  while (n < 0 && errno == EINTR);
+  return n < 0 ? -errno : (int)n;
+}
+
+/* Sends one datagram to the socket at `path`: 0 or -errno. */
+TSR_API int tsrunc_dgram_send(const char *path, const uint8_t *data, size_t len) {
+  struct sockaddr_un sa;
+  socklen_t salen;
+  int r = unix_addr(path, &sa, &salen);
+  if (r < 0) return r;
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  ssize_t n;
+  do n = sendto(fd, data, len, MSG_NOSIGNAL, (struct sockaddr *)&sa, salen);
+  while (n < 0 && errno == EINTR);
+  r = n < 0 ? -errno : 0;
+  close(fd);
+  return r;
 }

@@ -49,6 +49,10 @@ export interface Native {
   /** cfmakeraw on a terminal, the old termios saved into `saved`; 0 or -errno. */
   ttyRaw(fd: number, saved: Uint8Array, len: number): number;
   ttyRestore(fd: number, saved: Uint8Array, len: number): number;
+  /** A unix datagram socket bound at `path` (mode 0777): the fd or -errno. */
+  dgramBind(path: string): number;
+  dgramRecvAsync(fd: number, buf: Uint8Array, len: number, timeoutMs: number, cb: (err: unknown, result: number) => void): void;
+  dgramSend(path: string, data: Uint8Array, len: number): number;
 }
 
 let loaded: Native | undefined;
@@ -94,6 +98,7 @@ function load(): Native {
   }
   const wait = lib.func('int tsrunc_wait(int pidfd)');
   const waitTimeout = lib.func('int tsrunc_wait_timeout(int pidfd, int timeout_ms)');
+  const dgramRecv = lib.func('int tsrunc_dgram_recv(int fd, _Out_ uint8_t *buf, size_t len, int timeout_ms)');
   return {
     spawn: lib.func('int tsrunc_spawn(const uint8_t *plan, size_t len, int32_t *out)'),
     go: lib.func('int tsrunc_go(int fd)'),
@@ -115,6 +120,9 @@ function load(): Native {
     setWinsize: lib.func('int tsrunc_set_winsize(int fd, int rows, int cols)'),
     ttyRaw: lib.func('int tsrunc_tty_raw(int fd, uint8_t *saved, size_t len)'),
     ttyRestore: lib.func('int tsrunc_tty_restore(int fd, const uint8_t *saved, size_t len)'),
+    dgramBind: lib.func('int tsrunc_dgram_bind(const char *path)'),
+    dgramRecvAsync: (fd, buf, len, ms, cb) => dgramRecv.async(fd, buf, len, ms, cb),
+    dgramSend: lib.func('int tsrunc_dgram_send(const char *path, const uint8_t *data, size_t len)'),
     waitTimeoutAsync: (pidfd, ms, cb) => waitTimeout.async(pidfd, ms, cb),
     idmapTree: lib.func('int tsrunc_idmap_tree(int tree, int userns_fd, int recursive, uint64_t attr_set, uint64_t attr_clr)'),
     errnoName: lib.func('const char *tsrunc_errno_name(int err)'),

@@ -25,6 +25,7 @@ import { nowTimestamp } from './time.js';
 import { hooksToKeep, runCreateHooks, runHostHooksWarn } from './hooks.js';
 import { handOnFds } from './listen-fds.js';
 import { CONSOLE_TAG, checkConsoleOptions, sendConsole } from './terminal.js';
+import { hostNotifySocket, insertBeforePivot, notifyEnv, notifyMountOp } from './notify.js';
 import { ociState } from './live-status.js';
 import type { ChildMessage } from '../native/index.js';
 import { planCgroup, placeCgroup, releaseCgroup, closeCgroupPlan, type CgroupPlan } from './cgroup.js';
@@ -62,6 +63,9 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
   const handOn = handOnFds(config.process?.env, opts.preserveFds ?? 0);
   if (config.process !== undefined && handOn.env !== undefined) config.process.env = handOn.env;
   checkConsoleOptions(config.process?.terminal === true, opts.consoleSocket, opts.foreground !== true);
+  // sd_notify passthrough: the container's NOTIFY_SOCKET is ours, relayed at start (notify.ts).
+  const notify = hostNotifySocket();
+  if (notify !== undefined && config.process !== undefined) config.process.env = notifyEnv(config.process.env);
   for (const w of validateConfig(config).warnings) ctx.logger.warn(w);
   const unsupported = unsupportedFields(config, { rootless: ctx.rootless, uid: ctx.caller.uid, gid: ctx.caller.gid });
   if (unsupported.length > 0) {
@@ -80,6 +84,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
   try {
     plan = planFor(ctx, config, bundle, rootfs, opts, idMaps, cgPlan);
     ctx.store.reserve(id);
+  if (notify !== undefined) insertBeforePivot(plan.ops, notifyMountOp(ctx.store.dir(id)));
   } catch (e) {
     closeCgroupPlan(cgPlan);
     throw e;

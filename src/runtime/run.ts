@@ -9,6 +9,7 @@ import { hooksOf, runHostHooksWarn } from './hooks.js';
 import { ociState } from './live-status.js';
 import { releaseCgroup } from './cgroup.js';
 import { relayTerminal } from './terminal.js';
+import { bindNotifySocket, hostNotifySocket, relayNotify } from './notify.js';
 
 export interface RunOptions extends CreateOptions {
   detach?: boolean;
@@ -24,10 +25,14 @@ export async function runContainer(ctx: Context, id: string, opts: RunOptions): 
   const created = await createContainer(ctx, id, { ...opts, foreground: opts.detach !== true });
   const { spawned, dirFd } = created;
   let state = created.state;
+  const notifyHost = hostNotifySocket();
+  let notify: number | null = null;
   try {
+    if (notifyHost !== undefined) notify = bindNotifySocket(ctx.store.dir(id));
     state = startContainer(ctx, id, { dirFd, state });
   } catch (e) {
     native.abort(spawned);
+    if (notify !== null) native.closeFd(notify);
     if (created.console !== undefined) native.closeFd(created.console);
     await releaseCgroup(ctx, state.cgroup).catch(() => {});
     ctx.store.remove(id);
@@ -37,11 +42,16 @@ export async function runContainer(ctx: Context, id: string, opts: RunOptions): 
     // Closing the directory drops the lock, so `kill` and `delete --force` work while we wait.
     native.closeFd(dirFd);
   }
+  const init = { pid: state.pid, startTime: state.pidStartTime };
   if (opts.detach === true) {
     native.closeFd(spawned.pidfd);
     native.closeFd(spawned.syncFd);
+    // As runc: a detached run returns once the container is ready (or gone), the init as MAINPID.
+    if (notify !== null) await relayNotify(notify, notifyHost!, state.pid, init, (m) => ctx.logger.warn(m));
     return 0;
   }
+  // In the foreground `run` itself is the main process the service manager watches.
+  if (notify !== null) void relayNotify(notify, notifyHost!, process.pid, init, (m) => ctx.logger.warn(m));
 
   const relay = (sig: NodeJS.Signals): void => {
     try {
