@@ -41,7 +41,7 @@ export async function gatherFacts(env: NodeJS.ProcessEnv = process.env, groups: 
       unprivilegedUsernsClone: readNumber('/proc/sys/kernel/unprivileged_userns_clone'),
       apparmorRestrictUserns: readNumber('/proc/sys/kernel/apparmor_restrict_unprivileged_userns'),
     },
-    usernsProbe: want('userns') ? p('userns') : null,
+    usernsProbe: want('userns') ? (p('userns') ?? unshareProbe()) : null,
     newuidmap: mapHelper('newuidmap'),
     newgidmap: mapHelper('newgidmap'),
     subuid: want('userns') ? readSubIds('uid', user, uid) : [],
@@ -69,6 +69,17 @@ export async function gatherFacts(env: NodeJS.ProcessEnv = process.env, groups: 
     libseccomp: want('kernel') ? (probe?.libseccompVersion() ?? null) : null,
     nestedHints,
   };
+}
+
+/** Without the native library: util-linux's `unshare --user true` (0, -errno from its message, or null). */
+function unshareProbe(): Probe {
+  const r = spawnSync('unshare', ['--user', 'true'], { encoding: 'utf8', timeout: 5000, env: { PATH: '/usr/bin:/bin' } });
+  if (r.error !== undefined || r.status === null) return null;
+  if (r.status === 0) return 0;
+  const msg = r.stderr ?? '';
+  if (/No space left|ENOSPC/.test(msg)) return -28;
+  if (/Invalid argument/.test(msg)) return -22;
+  return -1;
 }
 
 function readNumber(path: string): number | null {
