@@ -120,6 +120,10 @@ function openInitNamespaces(pid: number): { flag: number; fd: number; name: stri
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') continue;
       for (const o of out) native.closeFd(o.fd);
+      if (errnoCode(e) === 'EACCES') {
+        // Until it execs, the init is not dumpable (CVE-2019-5736): only root may open its namespaces.
+        throw new TsruncError('invalid-state', `the container's init (pid ${pid}) has not started yet: an unprivileged caller can exec only in a running container`, { hint: 'start it first' });
+      }
       throw new TsruncError('internal', `cannot open the namespaces of the container's init (pid ${pid}): ${(e as Error).message}`);
     }
     const a = fstatSync(fd);

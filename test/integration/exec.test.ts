@@ -4,7 +4,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanup, makeBundle, missingPrerequisites, tempDir, waitFor, type RunResult } from './harness.js';
+import { IS_ROOT, SELF, cleanup, makeBundle, missingPrerequisites, tempDir, waitFor, type RunResult } from './harness.js';
 import { Running, bundleFor, sameExec } from './exec-helpers.js';
 
 describe('exec', { skip: missingPrerequisites() }, () => {
@@ -76,6 +76,25 @@ describe('exec', { skip: missingPrerequisites() }, () => {
       await c.destroy();
     }
     assert.ok(await waitFor(() => !existsSync(`/proc/${Number(readFileSync(pidFile, 'utf8'))}/ns`)), 'it dies with the container');
+  });
+
+  test('exec in a created (not yet started) container: as runc as root; rootless, a clear refusal', async () => {
+    const bundle = makeBundle({ args: ['sleep', '300'] });
+    const c = new Running('tsrunc', bundle);
+    const created = await c.run(['create', '--bundle', bundle.dir, c.id]);
+    assert.equal(created.code, 0, created.stderr);
+    try {
+      const r = await c.exec([c.id, 'sh', '-c', 'echo in; exit 4']);
+      if (IS_ROOT || SELF) {
+        assert.equal(r.code, 4, r.stderr);
+        assert.equal(r.stdout, 'in\n');
+      } else {
+        assert.equal(r.code, 255);
+        assert.match(r.stderr, /^tsrunc: exec failed: the container's init \(pid \d+\) has not started yet: an unprivileged caller can exec only in a running container \(start it first\)\n$/);
+      }
+    } finally {
+      await c.destroy();
+    }
   });
 
   test('refusals: stopped, missing container, no command, bad --user; one line each', async () => {

@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  SELF,
   cleanup,
   freshStateRoot,
   makeBundle,
@@ -107,6 +108,20 @@ describe('terminals', { skip: missingPrerequisites() || missingTools() }, () => 
     }
     assert.equal(seen.tsrunc, seen.runc);
     assert.match(seen.tsrunc!, /^\/dev\/pts\/0\n\/dev\/pts\/0\n\/dev\/pts\/0\ntty\nc\n34816\nexit=7\n$/);
+  });
+
+  test('a foreground run with a terminal but no terminal of its own relays through its stdio (runc fails)', async () => {
+    const bundle = ttyBundle('test -t 0 && echo tty; read line; echo "got $line"');
+    const r = await runRuntime('tsrunc', ['run', '--bundle', bundle.dir, uniqueId('ttyp')], { input: 'hello\n' });
+    if (SELF) {
+      assert.notEqual(r.code, 0, 'runc 1.1 wants a terminal (/dev/tty) to relay');
+      return;
+    }
+    assert.equal(r.code, 0, r.stderr);
+    // The pty echoes the input and turns "\n" into "\r\n".
+    assert.equal(r.stdout.replace(/\r/g, ''), 'tty\nhello\ngot hello\n');
+    const runc = await runRuntime('runc', ['run', '--bundle', ttyBundle('true').dir, uniqueId('ttyp')], { input: '' });
+    assert.notEqual(runc.code, 0, 'runc 1.1 wants a terminal (/dev/tty) to relay');
   });
 
   test('the host terminal is restored after run, whatever the exit', async () => {
