@@ -313,3 +313,25 @@ test('bus addresses and cgroup layouts are parsed from their texts', () => {
   assert.deepEqual(parseCgroupMounts(line(32, '/sys/fs/cgroup/memory', 'cgroup')), { mode: 'legacy', mountPoint: null, mountRoot: '/' });
   assert.deepEqual(parseCgroupMounts(line(30, '/sys/fs/cgroup', 'cgroup2')), { mode: 'unified', mountPoint: '/sys/fs/cgroup', mountRoot: '/' });
 });
+
+test('every warning and problem carries a fix; no ok does', () => {
+  const scenarios: DoctorFacts[] = [];
+  const add = (m: (f: DoctorFacts) => void) => {
+    const f = ready();
+    m(f);
+    scenarios.push(f);
+  };
+  add((f) => (f.cgroup.controllers = null));
+  add((f) => (f.bus = { kind: 'system', address: undefined, socket: '/run/dbus/system_bus_socket', reachable: true, systemdVersion: null }));
+  add((f) => (f.bus = { kind: 'user', address: undefined, socket: '/run/user/1000/bus', reachable: true, systemdVersion: null }));
+  add((f) => (f.bus = { kind: 'system', address: undefined, socket: '/run/dbus/system_bus_socket', reachable: false, error: 'ENOENT', systemdVersion: null }));
+  add((f) => Object.assign(f, { usernsProbe: -1, nestedHints: ['/.dockerenv'], libseccomp: null, nativeLibrary: null, lingering: false }));
+  add((f) => (f.kernel = { pidfd_open: -38, clone3: -1, close_range: null, openat2: -38, mount_setattr: -1, timeNamespace: false }));
+  add((f) => Object.assign(f, { subuid: [], subgid: [{ start: 1, count: 5 }], runtimeDir: { value: '/x', owner: 0, mode: 0o40755, usual: null } }));
+  add((f) => (f.cgroup = { mode: 'legacy', mountPoint: null, ownPath: '/', ownOwner: null, ownWritable: false, controllers: null, controllersOf: '/' }));
+  add((f) => (f.cgroup = { ...f.cgroup, ownWritable: false, ownOwner: 0, controllers: [] }));
+  add((f) => (f.bus.reachable = false));
+  for (const f of scenarios) {
+    for (const v of runChecks(f)) assert.equal(v.fix !== undefined, v.status !== 'ok', `${v.id} (${v.status}): ${v.detail}`);
+  }
+});

@@ -37,7 +37,10 @@ export function checkControllers(f: DoctorFacts): Verdict {
   const c = f.cgroup;
   const title = 'delegated controllers';
   if (c.mountPoint === null) return verdict('controllers', title, 'ok', 'not applicable: no cgroup2 hierarchy');
-  if (c.controllers === null) return verdict('controllers', title, 'warning', `cannot read cgroup.controllers of ${c.controllersOf}`);
+  if (c.controllers === null) {
+    return verdict('controllers', title, 'warning', `cannot read cgroup.controllers of ${c.controllersOf}`,
+      `check that ${c.mountPoint} is a readable cgroup2 mount (findmnt -t cgroup2)`);
+  }
   const missing = LIMIT_CONTROLLERS.filter((x) => !c.controllers!.includes(x));
   const where = c.controllersOf === c.ownPath ? '' : ` (in ${c.controllersOf})`;
   const have = (c.controllers.length === 0 ? 'none' : c.controllers.join(' ')) + where;

@@ -36,7 +36,7 @@ export function checkBus(f: DoctorFacts): Verdict {
   if (b.reachable) {
     const version = b.systemdVersion !== null ? `systemd ${b.systemdVersion}` : 'no systemd manager answers on it';
     return verdict('user-bus', title, b.systemdVersion !== null ? 'ok' : 'warning', `${b.socket ?? b.address ?? '?'}: ${version}`,
-      b.kind === 'user' ? `sudo loginctl enable-linger ${who(f)} (starts user@${f.uid}.service)` : undefined);
+      b.kind === 'user' ? `sudo loginctl enable-linger ${who(f)} (starts user@${f.uid}.service)` : 'boot with systemd as init, or leave out --systemd-cgroup');
   }
   const why = b.error !== undefined ? ` (${b.error})` : '';
   const dead = b.socket !== null ? `${b.socket} does not answer${why}` : 'no address to try (DBUS_SESSION_BUS_ADDRESS and XDG_RUNTIME_DIR are unset)';
