@@ -40,7 +40,7 @@ export async function action(args: string[], flags: Record<string, unknown>): Pr
     preserveFds: intFlag(flags, 'preserveFds', '--preserve-fds'),
     detach: flags.detach === true,
     pidFile: typeof flags.pidFile === 'string' ? flags.pidFile : undefined,
-    ignorePaused: flags.ignorePaused === true,
+    ignorePaused: flags.ignorePaused === true || flags.ignorePaused === 'true',
     consoleSocket: typeof flags.consoleSocket === 'string' && flags.consoleSocket !== '' ? flags.consoleSocket : undefined,
   };
   try {

@@ -17,6 +17,11 @@ test('splitExecArgs: "--" goes after the container id, so the command keeps its 
   assert.deepEqual(splitExecArgs(argv('exec', '--process', 'p.json', 'c1')), argv('exec', '--process', 'p.json', 'c1'));
 });
 
+test('splitExecArgs: --ignore-paused does not swallow the container id (cac 7 and dashed booleans)', () => {
+  assert.deepEqual(splitExecArgs(argv('exec', '--ignore-paused', 'c1', 'ls')), argv('exec', '--ignore-paused=true', 'c1', '--', 'ls'));
+  assert.deepEqual(splitExecArgs(argv('exec', 'c1', 'prog', '--ignore-paused')), argv('exec', 'c1', '--', 'prog', '--ignore-paused'));
+});
+
 test('splitExecArgs: other commands and an explicit "--" are left alone', () => {
   for (const a of [argv('run', 'c1'), argv('exec', 'c1', '--', 'ls', '-l'), argv('exec', '--', 'c1'), argv('kill', 'c1', '-9'), argv()]) {
     assert.deepEqual(splitExecArgs(a), a);
