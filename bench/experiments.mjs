@@ -1,7 +1,8 @@
 // Start-up experiments behind bench/FINDINGS.md: builds alternative bundles of the SAME src/ into a
-// temporary directory inside the repo's dist/ sibling (so helpers/build and node_modules resolve as for
-// dist/), and times them against the shipped dist/tsrunc.js, interleaved run by run.
-//   node bench/experiments.mjs [--runs 20] [--bundle DIR] [--root DIR] [--only a,b]
+// temporary directory (with a node_modules symlink to the repo's, and TSRUNC_LIBDIR pointing at the repo's
+// helpers/build), and times them against the shipped dist/tsrunc.js, interleaved run by run. Writes
+// nothing in the repository, so it runs as the rootless test user too.
+//   node bench/experiments.mjs [--runs 20] [--bundle DIR] [--root DIR] [--only a,b] [--keep]
 // Variants (each a `node <file>` command line, optionally with a preload):
 //   dist        the shipped build (ESM, esbuild splitting, koffi through its JS loader)
 //   esm1        ESM, one file (splitting off)
@@ -17,7 +18,7 @@
 // the bundle's `true`. Wall time median and the mean CPU per run (children's cutime+cstime).
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync, cpSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync, cpSync, existsSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,13 +28,12 @@ const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
 const runs = Number(opt('--runs', '20'));
 const only = opt('--only', undefined)?.split(',');
-const env = { ...process.env };
+const env = { ...process.env, TSRUNC_LIBDIR: join(REPO, 'helpers', 'build') };
 delete env.NODE_EXTRA_CA_CERTS;
 
 // ---- builds: a copy of src/ whose main.ts ends without top-level await (for CJS), bundled next to dist/
-const out = join(REPO, 'bench', '.exp');
-rmSync(out, { recursive: true, force: true });
-mkdirSync(out, { recursive: true });
+const out = mkdtempSync(join(tmpdir(), 'tsrunc-exp-build-'));
+symlinkSync(join(REPO, 'node_modules'), join(out, 'node_modules'));
 const src = join(out, 'src');
 cpSync(join(REPO, 'src'), src, { recursive: true });
 const mainTs = join(src, 'cli', 'main.ts');
@@ -145,3 +145,4 @@ for (const [cname, mk] of Object.entries(commands)) {
 for (const [k] of chosen) console.log(`| ${k} | ${Object.keys(commands).map((c) => `${median(res[k][c].wall).toFixed(1)} | ${res[k][c].cpu.toFixed(1)}`).join(' | ')} |`);
 rmSync(tmp, { recursive: true, force: true });
 if (!args.includes('--keep')) rmSync(out, { recursive: true, force: true });
+else console.log(`builds kept in ${out}`);
