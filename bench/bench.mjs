@@ -462,6 +462,10 @@ function case6() {
 }
 
 // ---------------------------------------------------------------- main
+// Ctrl-C reaches the runtime being timed too (same process group): its failure ends the case, and the
+// finally below cleans up instead of Node exiting on the spot.
+process.on('SIGINT', () => log('bench: interrupted'));
+process.on('SIGTERM', () => log('bench: terminated'));
 const started = new Date();
 const loadBefore = loadavg()[0];
 log(`bench: ${runtimes.join(', ')} as uid ${uid}${rootless ? ' (rootless)' : ''} in ${tmp}${Object.keys(skipped).length ? `; skipped: ${Object.entries(skipped).map(([k, v]) => `${k} (${v})`).join('; ')}` : ''}`);
@@ -479,6 +483,17 @@ try {
 } catch (e) {
   failed = e;
 } finally {
+  // Containers a failed (or interrupted) case left behind: delete --force whatever each state root lists.
+  for (const rt of runtimes) {
+    let ids = [];
+    try {
+      ids = readdirSync(stateRoots[rt]).filter((d) => existsSync(join(stateRoots[rt], d, 'state.json')));
+    } catch {
+      // no state root
+    }
+    for (const id of ids) spawnSync(argvFor(rt, [])[0], argvFor(rt, ['delete', '--force', id]).slice(1), { env, stdio: 'ignore' });
+    if (ids.length > 0) log(`bench: removed ${ids.length} ${rt} container(s) left by a failed case`);
+  }
   if (!opts.keep) rmSync(tmp, { recursive: true, force: true });
 }
 
