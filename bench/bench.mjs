@@ -15,7 +15,9 @@
 // Options: --quick, --json FILE, --runs N (cases 1, 2), --cases 1,2,5, --runtimes tsrunc,runc,crun,
 //          --tsrunc CMD (default: <repo>/bin/tsrunc), --keep (leave the temporary directory),
 //          --mappings single|auto (rootless: the caller's own IDs, the default, or its subordinate ranges,
-//          which both runtimes then write through newuidmap/newgidmap).
+//          which both runtimes then write through newuidmap/newgidmap),
+//          --seccomp (add a Docker-like profile to the config: default ERRNO, every syscall of the host's
+//          <asm/unistd_64.h> allowed — what podman and docker pass; needs linux-libc-dev).
 // Works as root (config from `tsrunc spec`) and as an unprivileged user (`tsrunc spec --rootless
 // --mappings single`, the one mapping runc can also do without newuidmap); the state roots are in a
 // temporary directory passed with --root, so nothing outside it is touched.
@@ -29,7 +31,7 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
-  const o = { quick: false, json: undefined, runs: undefined, cases: [1, 2, 3, 4, 5, 6], runtimes: undefined, tsrunc: undefined, keep: false, mappings: 'single' };
+  const o = { quick: false, json: undefined, runs: undefined, cases: [1, 2, 3, 4, 5, 6], runtimes: undefined, tsrunc: undefined, keep: false, mappings: 'single', seccomp: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -43,6 +45,7 @@ function parseArgs(argv) {
     else if (a === '--runtimes') o.runtimes = val().split(',');
     else if (a === '--tsrunc') o.tsrunc = val();
     else if (a === '--keep') o.keep = true;
+    else if (a === '--seccomp') o.seccomp = true;
     else if (a === '--mappings') {
       o.mappings = val();
       if (o.mappings !== 'single' && o.mappings !== 'auto') die(`--mappings: "${o.mappings}" is not one of single, auto`);
@@ -142,6 +145,17 @@ config.process.args = ['true'];
 config.process.terminal = false;
 // crun 1.8 refuses "1.2.0" ("unknown version specified"); runc 1.1 reports spec 1.0.2-dev. The version
 // string is the only change, and it is the same for every runtime.
+if (opts.seccomp) {
+  const header = ['/usr/include/x86_64-linux-gnu/asm/unistd_64.h', '/usr/include/asm/unistd_64.h'].find((p) => existsSync(p));
+  if (header === undefined) die('--seccomp: <asm/unistd_64.h> not found (apt-get install linux-libc-dev)');
+  const names = [...readFileSync(header, 'utf8').matchAll(/#define __NR_(\w+)\s+\d+/g)].map((m) => m[1]);
+  config.linux.seccomp = {
+    defaultAction: 'SCMP_ACT_ERRNO',
+    defaultErrnoRet: 1,
+    architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+    syscalls: [{ names, action: 'SCMP_ACT_ALLOW' }],
+  };
+}
 const specVersion = config.ociVersion;
 config.ociVersion = '1.0.2';
 writeFileSync(join(bundle, 'config.json'), JSON.stringify(config, null, 2));
@@ -503,7 +517,7 @@ const lines = [];
 lines.push(`tsrunc ${versions.tsrunc ?? '?'} (${versions.tsruncCommit ?? 'no git'}) · node ${versions.node} · kernel ${versions.kernel} · ${versions.cpus}`);
 lines.push(`runc: ${versions.runc ?? 'not installed'} · crun: ${versions.crun ?? 'not installed'}${skipped.crun ? ` (skipped: ${skipped.crun})` : ''}`);
 lines.push(`load average ${loadBefore.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end (${cpus().length} CPUs; other work on the machine inflates wall times)`);
-lines.push(`uid ${uid}${rootless ? `, rootless, config from \`tsrunc ${specArgs.join(' ')}\`` : ', config from `tsrunc spec`'}; process ["true"]; NODE_EXTRA_CA_CERTS unset${Q ? '; --quick' : ''}`);
+lines.push(`uid ${uid}${rootless ? `, rootless, config from \`tsrunc ${specArgs.join(' ')}\`` : ', config from `tsrunc spec`'}; process ["true"]${opts.seccomp ? `; seccomp: ${config.linux.seccomp.syscalls[0].names.length} syscalls allowed, default ERRNO` : ''}; NODE_EXTRA_CA_CERTS unset${Q ? '; --quick' : ''}`);
 lines.push('');
 const cols = ['case', 'unit', ...runtimes.flatMap((rt) => [`${rt} median`, 'min', 'max']), 'tsrunc/runc'];
 const rows = results.map((r) => [
@@ -538,7 +552,7 @@ if (opts.json !== undefined) {
     quick: Q,
     versions,
     skipped,
-    config: { from: specArgs.join(' '), specOciVersion: specVersion, ociVersion: config.ociVersion, args: config.process.args },
+    config: { from: specArgs.join(' '), specOciVersion: specVersion, ociVersion: config.ociVersion, args: config.process.args, seccompSyscalls: config.linux.seccomp?.syscalls[0].names.length ?? 0 },
     cases: results.map((r) => ({ ...r, note: r.id === 'rss.beside' ? JSON.parse(r.note) : r.note })),
     error: failed ? String(failed.message) : undefined,
   };
