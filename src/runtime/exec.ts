@@ -18,7 +18,7 @@ import type { Context } from './context.js';
 import { liveStatus } from './live-status.js';
 import { writePidFile } from './create.js';
 import { maybeCgroupDir } from './cgroup.js';
-import { CONSOLE_TAG, checkConsoleOptions, relayTerminal, sendConsole } from './terminal.js';
+import { CONSOLE_TAG, checkConsoleOptions, followHostSize, relayTerminal, sendConsole } from './terminal.js';
 
 export interface ExecOptions {
   /** The command (ignored with `processFile`). */
@@ -206,7 +206,11 @@ export async function execInContainer(ctx: Context, id: string, opts: ExecOption
           throw new TsruncError('init-failed', native.describeChildError(req, msg));
         }
         if (msg.type === 'sync') {
-          if (msg.tag === CONSOLE_TAG) master = msg.fds?.[0] ?? -1;
+          if (msg.tag === CONSOLE_TAG) {
+            master = msg.fds?.[0] ?? -1;
+            // Sized before the process runs, for a foreground exec (the console socket's owner sizes its own).
+            if (master >= 0 && opts.consoleSocket === undefined) followHostSize(master);
+          }
           native.go(spawned);
         }
       }

@@ -8,7 +8,7 @@ import { signalNumber } from '../linux/signals.js';
 import { hooksOf, runHostHooksWarn } from './hooks.js';
 import { ociState } from './live-status.js';
 import { releaseCgroup } from './cgroup.js';
-import { relayTerminal } from './terminal.js';
+import { followHostSize, relayTerminal } from './terminal.js';
 import { bindNotifySocket, hostNotifySocket, relayNotify } from './notify.js';
 
 export interface RunOptions extends CreateOptions {
@@ -25,6 +25,8 @@ export async function runContainer(ctx: Context, id: string, opts: RunOptions): 
   const created = await createContainer(ctx, id, { ...opts, foreground: opts.detach !== true });
   const { spawned, dirFd } = created;
   let state = created.state;
+  // The process must see our window size from its first instruction: size the pty before it starts.
+  if (created.console !== undefined) followHostSize(created.console);
   const notifyHost = hostNotifySocket();
   let notify: number | null = null;
   try {

@@ -31,6 +31,11 @@ export function setWinsize(fd: number, rows: number, cols: number): void {
   if (rows > 0 && cols > 0) native().setWinsize(fd, rows, cols);
 }
 
+/** Gives the pty our own terminal's window size, when we have a terminal. */
+export function followHostSize(master: number): void {
+  if (process.stdout.isTTY === true) setWinsize(master, process.stdout.rows, process.stdout.columns);
+}
+
 /**
  * Relays the pty `master` to this process' stdin/stdout until stop() is called; stdin (when it is a
  * terminal) is in raw mode meanwhile and the container's window follows ours (unless `fixedSize`).
@@ -46,9 +51,7 @@ export function relayTerminal(master: number, fixedSize: boolean): { stop(): Pro
   };
   process.once('exit', restore);
 
-  const resize = (): void => {
-    if (process.stdout.isTTY === true) setWinsize(master, process.stdout.rows, process.stdout.columns);
-  };
+  const resize = (): void => followHostSize(master);
   if (!fixedSize) {
     resize();
     process.on('SIGWINCH', resize);

@@ -3,7 +3,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   SELF,
@@ -11,6 +11,7 @@ import {
   freshStateRoot,
   makeBundle,
   missingPrerequisites,
+  repoRoot,
   runRuntime,
   runtimeCommand,
   runtimeEnv,
@@ -23,6 +24,17 @@ import {
 } from './harness.js';
 
 const RUNTIMES: Runtime[] = ['runc', 'tsrunc'];
+
+let built: string | undefined | null = null;
+
+/** test/integration/tty/winsize.c built statically, once; undefined without a compiler. */
+function winsizeBinary(): string | undefined {
+  if (built !== null) return built;
+  const out = join(tempDir('winsize'), 'winsize');
+  const r = spawnSync('cc', ['-static', '-O2', '-Wall', '-o', out, join(repoRoot(), 'test', 'integration', 'tty', 'winsize.c')], { encoding: 'utf8' });
+  built = r.status === 0 ? out : undefined;
+  return built;
+}
 
 function missingTools(): string | false {
   const missing = ['script', 'python3'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
@@ -122,6 +134,17 @@ describe('terminals', { skip: missingPrerequisites() || missingTools() }, () => 
     assert.equal(r.stdout.replace(/\r/g, ''), 'tty\nhello\ngot hello\n');
     const runc = await runRuntime('runc', ['run', '--bundle', ttyBundle('true').dir, uniqueId('ttyp')], { input: '' });
     assert.notEqual(runc.code, 0, 'runc 1.1 wants a terminal (/dev/tty) to relay');
+  });
+
+  test('the container follows the host terminal size, at start and on SIGWINCH', async (t) => {
+    const bin = winsizeBinary();
+    if (bin === undefined) return t.skip('requires a C compiler with static libc (apt-get install gcc libc6-dev)');
+    const bundle = ttyBundle('winsize; winsize 2');
+    copyFileSync(bin, join(bundle.rootfs, 'bin', 'winsize'));
+    chmodSync(join(bundle.rootfs, 'bin', 'winsize'), 0o755);
+    // The size changes while the container sleeps: the kernel signals tsrunc, which resizes the pty.
+    const r = await underPty('tsrunc', ['run', '--bundle', bundle.dir, uniqueId('ttyw')], { before: 'stty rows 33 cols 101; (sleep 1; stty rows 44 cols 120 </dev/tty) &' });
+    assert.equal(r.out, '33 101\n44 120\nexit=0\n');
   });
 
   test('the host terminal is restored after run, whatever the exit', async () => {
