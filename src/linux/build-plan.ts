@@ -82,6 +82,7 @@ export interface Plan {
 const CLONE_NEWUSER = 0x10000000;
 const CLONE_NEWNET = 0x40000000;
 const CLONE_NEWCGROUP = 0x02000000;
+const CLONE_NEWNS = 0x00020000;
 const RLIM_INFINITY = (1n << 64n) - 1n;
 
 /** Compiles a validated config into the plan. Throws TsruncError('invalid-config') on what it cannot do. */
@@ -104,6 +105,11 @@ export function buildPlan(config: Config, ctx: PlanContext): Plan {
   joinNamespaces.sort((a, b) => Number(b.flag === CLONE_NEWUSER) - Number(a.flag === CLONE_NEWUSER));
   const newUserNamespace = (newNamespaces & CLONE_NEWUSER) !== 0;
   const inUserNamespace = newUserNamespace || joinNamespaces.some((j) => j.flag === CLONE_NEWUSER);
+  // Every mount op and pivot_root act on the mount namespace the child is in: without one of its own
+  // (or a joined one) that would be the caller's, i.e. the host's for root.
+  if ((newNamespaces & CLONE_NEWNS) === 0 && !joinNamespaces.some((j) => j.flag === CLONE_NEWNS)) {
+    throw new TsruncError('not-supported', 'config.json: /linux/namespaces: tsrunc needs a mount namespace for the container: add {"type": "mount"} to /linux/namespaces');
+  }
 
   const ops: Op[] = [];
   const at = (pointer: string, what?: string): Origin => (what === undefined ? { pointer } : { pointer, what });

@@ -36,6 +36,11 @@ export function loadConfig(bundleDir: string): Config {
 
 /** Parses config.json text (JSON syntax, then schema). `file` names it in error messages. */
 export function parseConfigText(text: string, file = FILE): Config {
+  const depth = nestingDepth(text);
+  if (depth > MAX_DEPTH) {
+    // Deeper documents overflow the stack of the recursive steps after the parse (reviver, schema).
+    throw new TsruncError('invalid-config', `${file}: nested deeper than ${MAX_DEPTH} levels (${depth})`);
+  }
   let value: unknown;
   try {
     value = parseJsonLossless(text, { dropNulls: true });
@@ -61,6 +66,30 @@ export function parseConfig(value: unknown, file = FILE): Config {
   const issue = result.error.issues[0];
   const problem = issue === undefined ? { pointer: '', message: 'invalid' } : issueProblem(issue);
   throw new TsruncError('invalid-config', `${file}: ${problem.pointer || '/'}: ${problem.message}`, { cause: result.error });
+}
+
+/** An OCI config is a few levels deep; Go's decoder stops at 10000, we at far less. */
+const MAX_DEPTH = 512;
+
+/** The deepest nesting of [ and { in JSON text, strings skipped (a cheap scan before parsing). */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c) i++; // backslash: skip the escaped character
+      else if (ch === 0x22) inString = false;
+    } else if (ch === 0x22) {
+      inString = true;
+    } else if (ch === 0x5b || ch === 0x7b) {
+      if (++depth > max) max = depth;
+    } else if (ch === 0x5d || ch === 0x7d) {
+      depth--;
+    }
+  }
+  return max;
 }
 
 /** A JSON syntax error with its 1-based line and column. */

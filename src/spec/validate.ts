@@ -83,6 +83,7 @@ class Checker {
   private containerPath(pointer: string, p: string): boolean {
     if (p === '') return this.err(pointer, 'must not be empty'), false;
     if (p.includes('\0')) return this.err(pointer, 'must not contain a NUL byte'), false;
+    if (tooLong(p)) return this.err(pointer, `must be shorter than ${PATH_MAX} bytes`), false;
     if (!p.startsWith('/')) return this.err(pointer, `must be an absolute path (got ${JSON.stringify(p)})`), false;
     if (p.split('/').includes('..')) return this.err(pointer, `must not contain ".." (got ${JSON.stringify(p)})`), false;
     return true;
@@ -116,9 +117,11 @@ class Checker {
     if (args.length === 0) this.err('/process/args', 'must be a non-empty array of strings');
     else if (args[0] === '') this.err('/process/args/0', 'must not be empty');
     args.forEach((a, i) => this.noNul(`/process/args/${i}`, a));
+    if (args[0] !== undefined && tooLong(args[0])) this.err('/process/args/0', `must be shorter than ${PATH_MAX} bytes`);
 
     if (!p.cwd.startsWith('/')) this.err('/process/cwd', `must be an absolute path (got ${JSON.stringify(p.cwd)})`);
     else this.noNul('/process/cwd', p.cwd);
+    if (tooLong(p.cwd)) this.err('/process/cwd', `must be shorter than ${PATH_MAX} bytes`);
 
     (p.env ?? []).forEach((e, i) => {
       const eq = e.indexOf('=');
@@ -184,6 +187,10 @@ class Checker {
       const at = `/mounts/${i}`;
       this.containerPath(`${at}/destination`, m.destination);
       this.noNul(`${at}/source`, m.source);
+      if (m.source !== undefined && tooLong(m.source)) this.err(`${at}/source`, `must be shorter than ${PATH_MAX} bytes`);
+      (m.options ?? []).forEach((o, j) => this.noNul(`${at}/options/${j}`, o));
+      // The mount data the options become is one page at most for the kernel.
+      if (tooLong((m.options ?? []).join(','))) this.err(`${at}/options`, `must be shorter than ${PATH_MAX} bytes together`);
       this.noNul(`${at}/type`, m.type);
       const bind = isBindMount(m.options) || m.type === 'bind';
       if (bind && (m.source ?? '') === '') this.err(`${at}/source`, 'is required for a bind mount');
@@ -255,7 +262,12 @@ class Checker {
       paths.forEach((p, i) => this.containerPath(`/linux/${key}/${i}`, p));
     }
 
-    for (const key of Object.keys(l.sysctl ?? {})) this.sysctl(key);
+    for (const [key, value] of Object.entries(l.sysctl ?? {})) {
+      const at = `/linux/sysctl${jsonPointer([key])}`;
+      if (key.includes('\0') || value.includes('\0')) this.err(at, 'must not contain a NUL byte');
+      else if (tooLong(key) || tooLong(value)) this.err(at, `must be shorter than ${PATH_MAX} bytes`);
+      else this.sysctl(key);
+    }
 
     (l.resources?.devices ?? []).forEach((d, i) => {
       if ((d.access ?? '') === '') this.err(`/linux/resources/devices/${i}/access`, 'must not be empty (a combination of r, w and m)');
@@ -322,6 +334,12 @@ class Checker {
       }
     });
   }
+}
+
+/** Paths and strings the C core takes are at most PATH_MAX bytes with their NUL (helpers/plan.c checks). */
+const PATH_MAX = 4096;
+function tooLong(s: string): boolean {
+  return Buffer.byteLength(s) >= PATH_MAX;
 }
 
 function overlap(a: number, an: number, b: number, bn: number): boolean {
