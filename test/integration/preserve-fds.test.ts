@@ -29,8 +29,7 @@ interface Result {
 
 /** `<runtime> --root R <args>` with files open as fds 3, 4, … and, with `activate`, LISTEN_FDS for the
  * runtime's own pid (set by a shell that then execs it, so the pid is known). */
-async function runWithFds(rt: Runtime, args: string[], files: string[], activate?: number): Promise<Result> {
-  const root = freshStateRoot(rt);
+async function runWithFds(rt: Runtime, args: string[], files: string[], activate?: number, root = freshStateRoot(rt)): Promise<Result> {
   const [cmd, pre] = runtimeCommand(rt);
   const io = tempDir('fds-io');
   const out = openSync(join(io, 'out'), 'w');
@@ -73,6 +72,26 @@ describe('preserved fds and socket activation', { skip: missingPrerequisites() }
       assert.match(seen.tsrunc![1], activate === undefined ? /^\[\] \[\]\nfile-a\nfile-b\n/ : new RegExp(`^\\[${activate}\\] \\[1\\]\\nfile-a\\nfile-b\\n`));
     });
   }
+
+  test('exec --preserve-fds 2: fds 3 and 4 reach the exec\'d process, as with runc', async () => {
+    const { a, b } = dir();
+    const seen: Record<string, [number | null, string]> = {};
+    for (const rt of RUNTIMES) {
+      const bundle = makeBundle({ args: ['sleep', '300'] });
+      const root = freshStateRoot(rt);
+      const id = uniqueId('xfds');
+      const started = await runWithFds(rt, ['run', '-d', '--bundle', bundle.dir, id], [], undefined, root);
+      assert.equal(started.code, 0, started.stderr);
+      try {
+        const r = await runWithFds(rt, ['exec', '--preserve-fds', '2', id, 'sh', '-c', 'cat <&3; cat <&4; ls /proc/self/fd | wc -l'], [a, b], undefined, root);
+        seen[rt] = [r.code, r.stdout];
+      } finally {
+        await runWithFds(rt, ['delete', '--force', id], [], undefined, root);
+      }
+    }
+    assert.deepEqual(seen.tsrunc, seen.runc);
+    assert.match(seen.tsrunc![1], /^file-a\nfile-b\n/);
+  });
 
   test('LISTEN_FDS meant for another process is ignored (fd 3 is not handed on)', async () => {
     const { a } = dir();
