@@ -190,8 +190,14 @@ export async function execInContainer(ctx: Context, id: string, opts: ExecOption
       try {
         writeFileSync(join(cgroup, 'cgroup.procs'), String(spawned.pid));
       } catch (e) {
-        native.abort(spawned);
-        throw new TsruncError('cgroup', `cannot join the container's cgroup ${cgroup}: ${(e as Error).message}`);
+        // Rootless, cgroup v2 lets us move a process only from a cgroup we own too (a login session's
+        // scope is root's): runc goes on without the cgroup then, and so do we.
+        const denied = errnoCode(e) === 'EACCES' || errnoCode(e) === 'EPERM';
+        if (!(ctx.rootless && denied)) {
+          native.abort(spawned);
+          throw new TsruncError('cgroup', `cannot join the container's cgroup ${cgroup}: ${(e as Error).message}`);
+        }
+        ctx.logger.warn(`the process runs outside the container's cgroup ${cgroup}: ${(e as Error).message}`);
       }
     }
     native.go(spawned);
