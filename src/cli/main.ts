@@ -35,7 +35,9 @@ async function main(argv: string[]): Promise<number> {
     return typeof code === 'number' ? code : 0;
   } catch (e) {
     const l = log();
-    l.error(oneLine(e) + (e instanceof TsruncError && e.hint !== undefined ? ` (${e.hint})` : ''));
+    // A host, init or cgroup failure without a hint of its own gets the doctor's fix, when it finds one.
+    const hint = e instanceof TsruncError ? (e.hint ?? (await (await import('../linux/doctor/index.js')).diagnose(e))) : undefined;
+    l.error(oneLine(e) + (hint !== undefined ? ` (${hint})` : ''));
     if (l.debugEnabled && e instanceof Error && e.stack !== undefined) process.stderr.write(e.stack + '\n');
     return e instanceof TsruncError && e.exitCode !== undefined ? e.exitCode : 1;
   }

@@ -49,6 +49,6 @@ if (process.getuid?.() !== 0) {
     assert.match(readFileSync(unit, 'utf8'), /\nExecStart=.* run --bundle .* web\n/);
     const uid = process.getuid!();
     const fix = existsSync(`/run/user/${uid}`) ? `export XDG_RUNTIME_DIR=/run/user/${uid}` : 'log in as';
-    assert.match(r.stderr, new RegExp(`^tsrunc: wrote ${unit.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, but systemctl --user daemon-reload failed: .*\\(not set: .*: ${fix}`));
+    assert.match(r.stderr, new RegExp(`^tsrunc: wrote ${unit.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, but systemctl --user daemon-reload failed: .*\\(not set: .*; fix: ${fix}`));
   });
 }

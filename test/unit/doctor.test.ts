@@ -1,7 +1,8 @@
 // tsrunc doctor's pure checks: facts in, verdicts out; the report renderings and failure → hint mapping.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runChecks, exitStatus, formatText, formatJson, checksForFailure, pickHint, type DoctorFacts, type Verdict } from '../../src/linux/doctor/index.js';
+import { runChecks, exitStatus, formatText, formatJson, checksForFailure, pickHint, wantsDiagnosis, type DoctorFacts, type Verdict } from '../../src/linux/doctor/index.js';
+import { TsruncError } from '../../src/errors.js';
 import { nextFreeSubId } from '../../src/linux/doctor/userns.js';
 import { busSocketFromAddress, parseCgroupMounts } from '../../src/linux/doctor/facts.js';
 
@@ -295,8 +296,19 @@ test('a failure message leads to the checks that explain it, and to the fix of t
   f.bus = { kind: 'user', address: undefined, socket: null, reachable: false, systemdVersion: null };
   const verdicts = runChecks(f);
   assert.equal(pickHint(verdicts, checksForFailure('systemd user bus not found')),
-    'not set: state falls back to a temporary directory and the user bus cannot be found: export XDG_RUNTIME_DIR=/run/user/1000');
+    'not set: state falls back to a temporary directory and the user bus cannot be found; fix: export XDG_RUNTIME_DIR=/run/user/1000');
   assert.equal(pickHint(runChecks(ready()), ['userns']), undefined);
+  const warned = ready();
+  warned.lingering = false;
+  assert.match(pickHint(runChecks(warned), ['linger'])!, /; fix: loginctl enable-linger alice$/);
+  assert.equal(pickHint(runChecks(warned), ['linger'], true), undefined);
+});
+
+test('only hint-less host, init and cgroup failures are diagnosed', () => {
+  assert.equal(wantsDiagnosis(new TsruncError('init-failed', 'config.json: /linux/uidMappings: writing uid_map: exit status 1')), true);
+  assert.equal(wantsDiagnosis(new TsruncError('host-not-ready', 'x', { hint: 'do y' })), false);
+  assert.equal(wantsDiagnosis(new TsruncError('invalid-config', 'config.json: /process/args: missing')), false);
+  assert.equal(wantsDiagnosis(new Error('cgroup')), false);
 });
 
 test('bus addresses and cgroup layouts are parsed from their texts', () => {

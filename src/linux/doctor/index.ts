@@ -4,6 +4,7 @@ import { checkControllers, checkCgroupMode, checkOwnCgroup } from './cgroups.js'
 import { checkKernel, checkLibseccomp, checkNativeLibrary, checkNested } from './kernel.js';
 import { checkBus, checkLinger, checkRuntimeDir } from './session.js';
 import { checkMapHelper, checkSubIds, checkUserNamespaces } from './userns.js';
+import { TsruncError } from '../../errors.js';
 import type { FactGroup } from './facts.js';
 import type { CheckId, DoctorFacts, Status, Verdict } from './types.js';
 
@@ -73,11 +74,14 @@ export function checksForFailure(message: string): CheckId[] {
   return [...new Set(ids)];
 }
 
-/** The fix of the first of `ids` (in their order) whose check reports a problem, else a warning. */
-export function pickHint(verdicts: Verdict[], ids: CheckId[]): string | undefined {
+/**
+ * "detail; fix: …" of the first of `ids` (in their order) whose check reports a problem, else (unless
+ * `problemsOnly`) a warning.
+ */
+export function pickHint(verdicts: Verdict[], ids: CheckId[], problemsOnly = false): string | undefined {
   const relevant = ids.map((id) => verdicts.find((v) => v.id === id)).filter((v): v is Verdict => v !== undefined && v.fix !== undefined);
-  const v = relevant.find((x) => x.status === 'problem') ?? relevant.find((x) => x.status === 'warning');
-  return v === undefined ? undefined : `${v.detail}: ${v.fix}`;
+  const v = relevant.find((x) => x.status === 'problem') ?? (problemsOnly ? undefined : relevant.find((x) => x.status === 'warning'));
+  return v === undefined ? undefined : `${v.detail}; fix: ${v.fix}`;
 }
 
 function groupsFor(ids: CheckId[]): FactGroup[] {
@@ -95,10 +99,25 @@ function groupsFor(ids: CheckId[]): FactGroup[] {
  * For a command that failed: the doctor's diagnosis and fix for `e` ("detail: fix"), or undefined when
  * no check explains it. Gathers only the facts the matching checks need (this touches the host).
  */
-export async function hintForFailure(e: unknown, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+export async function hintForFailure(e: unknown, env: NodeJS.ProcessEnv = process.env, problemsOnly = false): Promise<string | undefined> {
   const message = e instanceof Error ? e.message : String(e);
   const ids = checksForFailure(message);
   if (ids.length === 0) return undefined;
   const { gatherFacts } = await import('./facts.js');
-  return pickHint(runChecks(await gatherFacts(env, groupsFor(ids))), ids);
+  return pickHint(runChecks(await gatherFacts(env, groupsFor(ids))), ids, problemsOnly);
+}
+
+/** The failures worth a diagnosis: the host's, the init's and the cgroups', when they carry no hint. */
+export function wantsDiagnosis(e: unknown): e is TsruncError {
+  return e instanceof TsruncError && e.hint === undefined && (['host-not-ready', 'init-failed', 'cgroup'] as string[]).includes(e.code);
+}
+
+/**
+ * For cli/main: the doctor's fix for a failure that has no hint of its own, when one of the matching
+ * checks reports a problem (warnings stay out of error lines). Never throws; gives up after 3 s.
+ */
+export async function diagnose(e: unknown): Promise<string | undefined> {
+  if (!wantsDiagnosis(e)) return undefined;
+  const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 3000).unref());
+  return Promise.race([hintForFailure(e, process.env, true).catch(() => undefined), timeout]);
 }
