@@ -23,7 +23,9 @@ export async function gatherFacts(env: NodeJS.ProcessEnv = process.env, groups: 
   const want = (g: FactGroup) => groups.includes(g);
   const probe = want('userns') || want('kernel') ? await import('../../native/probe.js') : undefined;
   const p = (what: Parameters<NonNullable<typeof probe>['probeKernel']>[0]): Probe => (probe === undefined ? null : probe.probeKernel(what));
-  const mapHelper = (name: string): MapHelperFacts => helperFacts(findInPath(name, env.PATH), probe?.fileCapabilities);
+  // Facts of groups not asked for keep neutral values; only the checks of the asked groups are read.
+  const mapHelper = (name: string): MapHelperFacts =>
+    want('userns') ? helperFacts(findInPath(name, env.PATH), probe?.fileCapabilities) : { path: null, setuidRoot: false, fileCaps: null };
   const nestedHints = want('userns') || want('kernel') ? readNestedHints() : [];
 
   const runtimeDir = env.XDG_RUNTIME_DIR;
