@@ -11,10 +11,15 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "plan.h"
+
+#ifndef NSFS_MAGIC
+#define NSFS_MAGIC 0x6e736673
+#endif
 
 /* The order of the bits of a hook point's namespace mask (mirrored in src/native/handoff.ts). */
 static const char *const ns_names[TSR_HOOK_NS] = {"user", "mnt", "pid", "net", "uts", "ipc", "cgroup"};
@@ -50,7 +55,15 @@ int tsr_op_hook_point(struct tsr_child *c, uint32_t i, uint32_t tag) {
   for (int k = 0; k < TSR_HOOK_NS; k++) {
     size_t len = strlen(ns_names[k]);
     memcpy(path + pre, ns_names[k], len + 1);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* After pivot_root this is the container's /proc: when it has none, the rootfs could put anything
+     * there (a FIFO would block a plain open): only namespace files are handed on. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    struct statfs sf;
+    if (fd >= 0 && (fstatfs(fd, &sf) < 0 || sf.f_type != NSFS_MAGIC)) {
+      close(fd);
+      fd = -1;
+      errno = EINVAL;
+    }
     if (fd < 0) {
       if (errno == ENOENT) continue; /* a kernel without that namespace type */
       int r = tsr_fail(c, "open ns");

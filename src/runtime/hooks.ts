@@ -148,6 +148,10 @@ function mapsRoot(pid: number, which: 'uid' | 'gid'): boolean {
 export function runContainerHooks(kind: 'createContainer' | 'startContainer', hooks: Hooks, state: OciState, place: ContainerHookPlace): void {
   const list = hooks[kind] ?? [];
   if (list.length === 0) return;
+  // Never the host's by default: without the container's mount namespace there is nowhere to run them.
+  if (!place.ns.fds.some((f) => f.name === 'mnt')) {
+    throw new TsruncError('init-failed', `config.json: /hooks/${kind}: the container's namespaces could not be handed over (has it a /proc?)`);
+  }
   const joins = place.ns.fds.filter((f) => !sameNamespace(f.fd, f.name));
   const joinsUser = joins.some((f) => f.name === 'user');
   const origin = { pointer: `/hooks/${kind}` };

@@ -202,6 +202,31 @@ describe('hooks', { skip: missingPrerequisites() }, () => {
     }
   });
 
+  test('a container without /proc cannot hand its namespaces to a startContainer hook: start fails, nothing runs on the host', async () => {
+    const dir = tempDir('hooknoproc', 0o777);
+    const bundle = makeBundle({
+      args: ['true'],
+      mutate: (c) => {
+        c.mounts = (c.mounts ?? []).filter((m) => m.destination !== '/proc');
+        // Masking and read-only paths go through /proc/self/fd in the C core: none here.
+        delete c.linux!.maskedPaths;
+        delete c.linux!.readonlyPaths;
+        c.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', `touch ${join(dir, 'ran')}`] }] };
+      },
+    });
+    const s = new Session(bundle);
+    const id = uniqueId('hnoproc');
+    try {
+      assert.equal((await s.run(['create', '--bundle', bundle.dir, id])).code, 0);
+      const r = await s.run(['start', id]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^tsrunc: config.json: \/hooks\/startContainer: the container's namespaces could not be handed over/);
+      assert.equal(existsSync(join(dir, 'ran')), false, 'the hook did not run (on the host)');
+    } finally {
+      await s.destroy(id);
+    }
+  });
+
   test('a failing poststart or poststop hook only warns', async () => {
     const bundle = makeBundle({
       args: ['true'],
