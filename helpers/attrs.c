@@ -68,3 +68,21 @@ int tsr_op_ioprio(struct tsr_child *c, uint64_t value) {
   if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, (int)value) < 0) return tsr_fail(c, "ioprio_set");
   return 0;
 }
+
+/* linux.timeOffsets: written to our own timens_offsets (fd opened early by child.c) right after
+ * unshare(CLONE_NEWTIME), before any process enters the new time namespace (the first one to enter
+ * freezes them): child.c forks the container's init into it just after. "monotonic <s> <ns>\n…". */
+int tsr_write_time_offsets(int fd, const char *text) {
+  size_t len = strlen(text);
+  ssize_t n;
+  do n = write(fd, text, len);
+  while (n < 0 && errno == EINTR);
+  int e = errno;
+  close(fd);
+  if (n >= 0 && (size_t)n != len) e = EIO;
+  if (n < 0 || (size_t)n != len) {
+    errno = e;
+    return -1;
+  }
+  return 0;
+}

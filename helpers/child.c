@@ -71,7 +71,7 @@ static void double_fork(struct tsr_child *c) {
  * the container's cgroup, so that cgroup is its root. */
 static void enter_namespaces(struct tsr_child *c) {
   const struct tsr_plan *p = c->p;
-  if (p->njoin) {
+  if (p->njoin || p->timens_offsets) {
     uint32_t joined = 0;
     for (uint32_t j = 0; j < p->njoin; j++) {
       int flag = (int)p->joins[j * 2];
@@ -81,6 +81,7 @@ static void enter_namespaces(struct tsr_child *c) {
     }
     uint32_t rest = p->newns & ~(uint32_t)(CLONE_NEWUSER | CLONE_NEWCGROUP);
     if (rest && unshare((int)rest) < 0) setup_fail(c, -1, "unshare");
+    if (p->timens_offsets && tsr_write_time_offsets(c->timensfd, p->timens_offsets) < 0) setup_fail(c, -1, "timens_offsets");
     if ((rest | joined) & (CLONE_NEWPID | CLONE_NEWTIME)) double_fork(c);
   }
   if ((p->newns & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) setup_fail(c, -1, "unshare");
@@ -241,7 +242,7 @@ _Noreturn void tsr_child_main(struct tsr_plan *p) {
   struct tsr_child c;
   memset(&c, 0, sizeof c);
   c.p = p;
-  c.rootfd = c.connfd = -1;
+  c.rootfd = c.connfd = c.timensfd = -1;
   c.syncfd = p->syncfd;
   c.listenfd = p->listenfd;
   for (int k = 0; k < 3; k++)
@@ -251,6 +252,10 @@ _Noreturn void tsr_child_main(struct tsr_plan *p) {
   /* Dumpable while waiting: the parent writes /proc/<pid>/uid_map and gid_map. */
   if (tsr_wait_go(c.syncfd) < 0) _exit(1);
   early_ops(&c);
+  /* Non-dumpable, our /proc files belong to the host's root (see early_ops): open the time offsets now.
+   * The opener's credentials (root of our user namespace) are what the kernel checks at the write. */
+  if (p->timens_offsets && (c.timensfd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC)) < 0)
+    setup_fail(&c, -1, "timens_offsets");
   /* Until execve /proc/<pid>/exe is the node binary: nobody in the container may open it
    * (CVE-2019-5736 class). Before joining or building anything. */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) setup_fail(&c, -1, "prctl");

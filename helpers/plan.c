@@ -165,6 +165,9 @@ int tsr_plan_load(struct tsr_plan *p, const uint8_t *buf, size_t len, int32_t *b
     p->stdio[k] = (int)fd;
   }
   if (!check_str(p, h[H_START_PATH], 1, 108)) return -EINVAL; /* sizeof sun_path */
+  if (!check_str(p, h[H_TIMENS], 1, 256)) return -EINVAL;
+  p->timens_offsets = h[H_TIMENS] && (h[H_TIMENS] >> 32) ? tsr_str(p, h[H_TIMENS]) : NULL;
+  if (p->timens_offsets && !(p->newns & CLONE_NEWTIME)) return -EINVAL; /* offsets need a new time namespace */
   if (h[H_START_PATH] == 0 || (h[H_START_PATH] >> 32) == 0) p->listenfd = -2; /* none */
   int user_joined = 0;
   for (uint32_t j = 0; j < p->njoin; j++) {

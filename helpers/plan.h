@@ -36,6 +36,7 @@
 
 enum tsr_header_slot {
   H_MAGIC, H_LENGTH, H_NEWNS, H_PRESERVE, H_NJOIN, H_NOPS, H_START_PATH, H_STDIN, H_STDOUT, H_STDERR, H_FLAGS,
+  H_TIMENS, /* string: the new time namespace's offsets, as /proc/self/timens_offsets takes them (0: none) */
 };
 
 /* Op kinds: the order is mirrored in encode.ts (OP_KINDS). Never renumber, only append. */
@@ -122,6 +123,7 @@ struct tsr_plan {
   int in_userns;     /* the child runs in a user namespace: remounts keep locked flags */
   char **argv, **envp; /* for the exec op */
   char *exec_path;   /* PATH_MAX buffer filled by resolve-exec */
+  const char *timens_offsets; /* H_TIMENS or NULL: the time namespace is unshared, offset, then entered by fork */
 };
 
 /* Per-child state; lives on the child's stack. */
@@ -132,6 +134,7 @@ struct tsr_child {
   int syncfd, listenfd, connfd;
   int resolved;      /* resolve-exec succeeded */
   const char *step;  /* the failing syscall of the current op */
+  int timensfd;      /* /proc/self/timens_offsets, opened while still dumpable (see tsr_child_main) */
 };
 
 /* plan.c (parent side) */
@@ -189,6 +192,7 @@ int tsr_op_write_file(struct tsr_child *c, const char *path, const char *data);
 int tsr_op_personality(struct tsr_child *c, uint64_t persona);
 int tsr_op_scheduler(struct tsr_child *c, uint32_t i);
 int tsr_op_ioprio(struct tsr_child *c, uint64_t value);
+int tsr_write_time_offsets(int fd, const char *text); /* 0, or -1 with errno; closes fd */
 
 /* handoff.c */
 #define TSR_HOOK_NS 7        /* user, mnt, pid, net, uts, ipc, cgroup */

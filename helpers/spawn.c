@@ -82,7 +82,9 @@ TSR_API int tsrunc_spawn(const uint8_t *buf, size_t len, int32_t *out) {
    * always waits until the parent has placed the child in its cgroup. */
   struct clone_args ca;
   memset(&ca, 0, sizeof ca);
-  ca.flags = CLONE_PIDFD | (p.njoin ? (p.newns & CLONE_NEWUSER) : (p.newns & ~(uint32_t)CLONE_NEWCGROUP));
+  /* Time offsets: the child unshares the time namespace itself, so it can set them before anyone enters. */
+  int late = p.njoin || p.timens_offsets;
+  ca.flags = CLONE_PIDFD | (late ? (p.newns & CLONE_NEWUSER) : (p.newns & ~(uint32_t)CLONE_NEWCGROUP));
   int pidfd = -1;
   ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
   ca.exit_signal = SIGCHLD;

@@ -70,6 +70,8 @@ export interface IdmapTree {
 }
 
 export interface Plan {
+  /** linux.timeOffsets for SpawnRequest.timeOffsets. */
+  timeOffsets?: string;
   newNamespaces: number;
   joinNamespaces: NamespaceJoin[];
   /** What the parent does when an idmap-mount op hands it its tree. */
@@ -147,7 +149,19 @@ export function buildPlan(config: Config, ctx: PlanContext): Plan {
   // runc drops every capability when the config has no capabilities object (exec differs: it falls
   // back to the container's own, which is the exec path's business).
   ops.push(...processOps({ ...config, process: { ...process, capabilities: process.capabilities ?? {} } }, ctx));
-  return { newNamespaces, joinNamespaces, idmapTrees, newUserNamespace, ops };
+  return { newNamespaces, joinNamespaces, idmapTrees, newUserNamespace, ops, ...timeOffsets(config, newNamespaces) };
+}
+
+const CLONE_NEWTIME = 0x00000080;
+
+/** linux.timeOffsets in the form of /proc/self/timens_offsets; only for a time namespace of our own. */
+function timeOffsets(config: Config, newNamespaces: number): { timeOffsets?: string } {
+  const offsets = Object.entries(config.linux?.timeOffsets ?? {});
+  if (offsets.length === 0) return {};
+  if ((newNamespaces & CLONE_NEWTIME) === 0) {
+    throw new TsruncError('invalid-config', 'config.json: /linux/timeOffsets: offsets can only be set on a new time namespace, not a joined one');
+  }
+  return { timeOffsets: offsets.map(([clock, o]) => `${clock} ${BigInt(o.secs ?? 0)} ${BigInt(o.nanosecs ?? 0)}\n`).join('') };
 }
 
 function mapsRoot(maps: { containerID: number; size: number }[]): boolean {

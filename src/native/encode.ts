@@ -11,7 +11,7 @@ export const JOIN_SLOTS = 2;
 export const OP_SLOTS = 12;
 const NULL_FLAGS = (1n << 64n) - 1n;
 /** Header slot numbers: enum tsr_header_slot in helpers/plan.h. */
-const H = { magic: 0, length: 1, newNs: 2, preserve: 3, nJoin: 4, nOps: 5, startPath: 6, stdin: 7, flags: 10 } as const;
+const H = { magic: 0, length: 1, newNs: 2, preserve: 3, nJoin: 4, nOps: 5, startPath: 6, stdin: 7, flags: 10, timens: 11 } as const;
 const FLAG_CTTY = 1n;
 
 /** Op kind numbers: enum tsr_kind in helpers/plan.h. Never renumber, only append. */
@@ -237,6 +237,7 @@ export function encodePlan(req: SpawnRequest): Uint8Array {
   tables[H.startPath] = req.startSocketPath === '' ? 0n : heap.str(req.startSocketPath, 'startSocketPath');
   stdio.forEach((fd, k) => (tables[H.stdin + k] = u64(fd, `stdio[${k}]`)));
   tables[H.flags] = req.setCtty ? FLAG_CTTY : 0n;
+  tables[H.timens] = req.timeOffsets ? heap.str(req.timeOffsets, 'timeOffsets') : 0n;
   req.joinNamespaces.forEach((j, i) => {
     tables[HEADER_SLOTS + i * JOIN_SLOTS] = u64(j.flag, `joinNamespaces[${i}].flag`);
     tables[HEADER_SLOTS + i * JOIN_SLOTS + 1] = u64(j.fd, `joinNamespaces[${i}].fd`);

@@ -172,6 +172,8 @@ export interface SpawnRequest {
   stdio?: [number, number, number];
   /** After setsid, make fd 0 (a terminal) the controlling terminal (TIOCSCTTY). Added by the native core. */
   setCtty?: boolean;
+  /** linux.timeOffsets as /proc/self/timens_offsets takes them ("monotonic 5 0\n…"); needs CLONE_NEWTIME in newNamespaces. */
+  timeOffsets?: string;
   ops: Op[];
 }
 

@@ -134,6 +134,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       preserveFds: handOn.fds,
       startSocketPath: `/proc/self/fd/${dirFd}/${ctx.store.startSocketName()}`,
       ops: plan.ops,
+      ...(plan.timeOffsets !== undefined ? { timeOffsets: plan.timeOffsets } : {}),
     });
     if (idMaps !== null) writeIdMaps(spawned.pid, idMaps, mapFacts?.helpers ?? null);
     // Before "go": the child unshares its cgroup namespace after it, so this cgroup becomes its root.

@@ -397,7 +397,6 @@ export const UNSUPPORTED: readonly UnsupportedRow[] = [
     reason: `device cgroup rules (eBPF on cgroup v2) are not supported by tsrunc yet as root`,
     find: (c, who) => (who.rootless ? [] : at('/linux/resources/devices', c.linux?.resources?.devices)),
   },
-  { field: 'linux.timeOffsets', reason: `time namespace offsets are not supported by tsrunc yet`, find: (c) => at('/linux/timeOffsets', c.linux?.timeOffsets) },
   { field: 'linux.netDevices', reason: `moving network devices ${YET}`, find: (c) => at('/linux/netDevices', c.linux?.netDevices) },
   { field: 'process.execCPUAffinity', reason: `execCPUAffinity ${YET}`, find: (c) => (c.process?.execCPUAffinity !== undefined ? [{ pointer: '/process/execCPUAffinity' }] : []) },
 

@@ -91,6 +91,34 @@ describe('process attributes', { skip: missingPrerequisites() || missingProbe() 
     assert.equal(idle.stdout, `get-ioprio: 0x${(3 << 13).toString(16)}\n`, idle.stderr);
   });
 
+  test('timeOffsets: the container\'s monotonic and boot-time clocks are shifted, the host\'s are not', async (t) => {
+    if (SELF) return t.skip('runc 1.1 has no time namespace');
+    const r = await tsrunc({
+      args: sh('/bin/probe monotonic boottime; cut -d. -f1 /proc/uptime'),
+      setup: withProbe,
+      mutate: (c: Spec) => {
+        setNamespace(c, 'time');
+        c.linux!.timeOffsets = { monotonic: { secs: 5_000_000 }, boottime: { secs: 7_000_000, nanosecs: 5 } };
+      },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const [mono, boot, uptime] = r.stdout.trim().split('\n').map((l) => Number(l.replace(/^\w+: /, '')));
+    const hostUptime = Number(readFileSync('/proc/uptime', 'utf8').split('.')[0]);
+    assert.ok(mono! >= 5_000_000 && mono! < 5_000_000 + hostUptime + 60, r.stdout);
+    assert.ok(boot! >= 7_000_000 && boot! < 7_000_000 + hostUptime + 60, r.stdout);
+    assert.ok(uptime! >= 7_000_000, r.stdout);
+    assert.ok(hostUptime < 5_000_000, 'the host clock moved');
+    // Offsets on a joined time namespace are refused.
+    const joined = await tsrunc({
+      args: ['true'],
+      mutate: (c: Spec) => {
+        setNamespace(c, 'time', '/proc/self/ns/time');
+        c.linux!.timeOffsets = { monotonic: { secs: 1 } };
+      },
+    });
+    assertOneLineError(joined, /\/linux\/timeOffsets: offsets can only be set on a new time namespace/);
+  });
+
   test('apparmorProfile, selinuxLabel, mountLabel, intelRdt: a one-line error on a host without them', async (t) => {
     if (SELF) return t.skip('tsrunc wording');
     if (/apparmor|selinux/.test(lsms()) || existsSync('/sys/fs/resctrl/info')) return t.skip('requires a host without AppArmor, SELinux and resctrl (CI)');

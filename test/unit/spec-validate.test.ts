@@ -170,7 +170,6 @@ const UNSUPPORTED_CASES: [string, (c: Config) => void, string[]][] = [
     linux(c).resources = { devices: [{ allow: false, access: 'rwm' }], pids: { limit: 5 }, memory: {} };
     linux(c).cgroupsPath = '/a/b';
   }, ['/linux/resources/devices']],
-  ['timeOffsets', (c) => (linux(c).timeOffsets = { monotonic: {} }), ['/linux/timeOffsets']],
   ['netDevices', (c) => (linux(c).netDevices = { eth0: {} }), ['/linux/netDevices']],
   ['execCPUAffinity', (c) => (c.process!.execCPUAffinity = { final: '0' }), ['/process/execCPUAffinity']],
   ['terminal and consoleSize (supported: nothing flagged)', (c) => ((c.process!.terminal = true), (c.process!.consoleSize = { height: 1, width: 1 })), []],

@@ -12,6 +12,7 @@
 #include <sys/personality.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *ename(int e) {
@@ -57,6 +58,11 @@ int main(int argc, char **argv) {
     else if (!strcmp(q, "getpid")) answer(q, syscall(SYS_getpid));
     else if (!strcmp(q, "get-persona")) printf("%s: 0x%lx\n", q, (unsigned long)personality(0xffffffff));
     else if (!strcmp(q, "get-ioprio")) printf("%s: 0x%lx\n", q, syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, 0));
+    else if (!strcmp(q, "monotonic") || !strcmp(q, "boottime")) {
+      struct timespec ts;
+      clock_gettime(!strcmp(q, "monotonic") ? CLOCK_MONOTONIC : CLOCK_BOOTTIME, &ts);
+      printf("%s: %lld\n", q, (long long)ts.tv_sec);
+    }
     else if (!strcmp(q, "get-sched")) printf("%s: policy %ld\n", q, syscall(SYS_sched_getscheduler, 0));
     else {
       printf("%s: unknown question\n", q);
