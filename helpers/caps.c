@@ -35,7 +35,7 @@ int tsr_op_capset(struct tsr_child *c, uint64_t eff, uint64_t perm, uint64_t inh
 /* Ambient caps survive execve of a non-setuid binary; each must already be permitted and inheritable. */
 int tsr_op_ambient(struct tsr_child *c, uint64_t raise) {
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) return tsr_fail(c, "ambient_clear");
-  for (int cap = 0; cap < 64; cap++)
+  for (int cap = 0; cap <= c->p->cap_last; cap++) /* one the kernel lacks would be EINVAL: runc skips it */
     if ((raise & (1ull << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
       return tsr_fail(c, "ambient_raise");
   return 0;
