@@ -106,10 +106,12 @@ export function containerCgroupDir(state: StateFile, command: string): string {
   return cgroupDir(host, rec.path);
 }
 
-/** The directory of a container's cgroup, or null when it has none (for status checks). */
+let statusHost: CgroupHost | undefined;
+
+/** The directory of a container's cgroup, or null when it has none (for status checks: `list` asks per container). */
 export function maybeCgroupDir(state: StateFile): string | null {
   const rec = state.cgroup;
   if (rec === undefined || rec.path === undefined || rec.driver === 'disabled') return null;
-  const host = readCgroupHost();
+  const host = (statusHost ??= readCgroupHost());
   return host.mountPoint === null ? null : cgroupDir(host, rec.path);
 }
