@@ -1,0 +1,14 @@
+#!/bin/bash
+# The cgroup v2 VM suite (issue 5, point 4): boots ../shared/vm (setup.sh must have run once, as root)
+# and runs cgroups-guest.sh there as the VM's user, on a copy of this built tree.
+# Usage (root): test/vm/run.sh [VM scripts dir, default /work/shared/vm]
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+vm=${1:-/work/shared/vm}
+[[ -f "$repo/dist/tsrunc.js" && -f "$repo/helpers/build/libtsrunc.so" ]] || { echo "run.sh: build first (npm run build)" >&2; exit 2; }
+share=$(mktemp -d /tmp/tsrunc-vm-share.XXXXXX)
+trap 'rm -rf "$share"' EXIT
+# Only what the built CLI needs at run time (the typescript/esbuild toolchain stays behind).
+tar -C "$repo" --exclude=./.git --exclude=./build --exclude=./node_modules/typescript --exclude=./node_modules/esbuild \
+  --exclude=./node_modules/@esbuild --exclude=./node_modules/@types -cf - . | tar -C "$share" -xf -
+"$vm/run-in-vm.sh" "$share" 'bash test/vm/cgroups-guest.sh'
