@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { TsruncError, errnoCode } from '../errors.js';
 import { loadConfig, parseConfig, parseJsonLossless } from '../spec/load.js';
 import type { Config, Process } from '../spec/schema.js';
+import type { StateFile } from '../spec/state-schema.js';
 import { processOps, type PlanContext } from '../linux/build-plan.js';
 import { compileSeccomp } from '../linux/seccomp.js';
 import { readRootfsFile, lookupExecUser } from '../linux/rootfs-files.js';
@@ -211,6 +212,11 @@ export async function execInContainer(ctx: Context, id: string, opts: ExecOption
           native.abort(spawned);
           throw new TsruncError('init-failed', native.describeChildError(req, msg));
         }
+        if (msg.type === 'seccomp') {
+          // SCMP_ACT_NOTIFY: the exec'd process' listener goes to the agent too, as runc does.
+          sendSeccompListener(config, state, spawned.pid, native.recvListenerFd(spawned));
+          native.go(spawned);
+        }
         if (msg.type === 'sync') {
           if (msg.tag === CONSOLE_TAG) {
             master = msg.fds?.[0] ?? -1;
@@ -260,6 +266,31 @@ async function waitForeground(spawned: native.Spawned, master: number): Promise<
     for (const sig of FORWARDED) process.off(sig, relay);
     native.closeFd(spawned.pidfd);
     native.closeFd(spawned.syncFd);
+  }
+}
+
+/** The runtime-spec's seccomp notify message (state "running": the container is), with the fd. */
+function sendSeccompListener(config: Config, state: StateFile, pid: number, fd: number): void {
+  try {
+    const sc = config.linux?.seccomp;
+    const metadata = sc?.listenerMetadata ?? '';
+    const message = {
+      ociVersion: state.ociVersion,
+      fds: ['seccompFd'],
+      pid,
+      ...(metadata !== '' ? { metadata } : {}),
+      state: {
+        ociVersion: state.ociVersion,
+        id: state.id,
+        status: 'running',
+        pid: state.pid,
+        bundle: state.bundle,
+        ...(state.annotations !== undefined ? { annotations: state.annotations } : {}),
+      },
+    };
+    native.sendFdTo(sc?.listenerPath ?? '', new TextEncoder().encode(JSON.stringify(message)), fd);
+  } finally {
+    native.closeFd(fd);
   }
 }
 
