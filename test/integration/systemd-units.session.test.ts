@@ -2,16 +2,17 @@
 // and the tsrunc@.service template start a bundle, restart it when it crashes, and stop it leaving no
 // state. Runs only in the user-session environment (../shared/testenv/user-session.sh; with
 // TSRUNC_TEST_SESSION=1 a missing manager fails instead of skipping).
-// Type=notify waits for READY=1 through tsrunc's NOTIFY_SOCKET passthrough, which is not built yet:
-// these tests run the units as Type=exec (--type exec, or a drop-in for the template).
+// Both run as Type=notify: the unit is active only once the container sends READY=1 through tsrunc's
+// NOTIFY_SOCKET passthrough (test/integration/notify/sd-notify.c, built static, stands in for
+// systemd-notify in the busybox rootfs).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { cleanup, IS_ROOT, makeBundle, repoRoot, runtimeEnv, tsruncBin, uniqueId, waitFor } from './harness.js';
+import { cleanup, IS_ROOT, makeBundle, repoRoot, runtimeEnv, tempDir, tsruncBin, uniqueId, waitFor } from './harness.js';
 
 const unitDir = join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'systemd', 'user');
 const removeAfter: string[] = [];
@@ -61,16 +62,44 @@ function containerPid(id: string): number | null {
   return s.status === 'running' ? s.pid : null;
 }
 
-/** A container that prints, then idles until SIGTERM, on which it exits 0 (a clean stop). */
-function idleBundle() {
-  return makeBundle({ args: ['sh', '-c', 'trap "exit 0" TERM; echo up; while :; do sleep 0.2; done'] });
+let sdNotify: string | undefined;
+
+/**
+ * A container that says READY=1 once the test creates `go` in `ctl` (bound at /ctl), then idles until
+ * SIGTERM, on which it exits 0 (a clean stop).
+ */
+function notifyBundle(): { bundle: ReturnType<typeof makeBundle>; ctl: string } {
+  if (sdNotify === undefined) {
+    sdNotify = join(tempDir('sdnotify'), 'sd-notify');
+    const cc = spawnSync('cc', ['-static', '-O2', '-Wall', '-o', sdNotify, join(repoRoot(), 'test', 'integration', 'notify', 'sd-notify.c')], { encoding: 'utf8' });
+    assert.equal(cc.status, 0, `cc -static (gcc, libc6-dev): ${cc.stderr}`);
+  }
+  const ctl = tempDir('unitctl', 0o777);
+  const bundle = makeBundle({
+    args: ['sh', '-c', 'trap "exit 0" TERM; while [ ! -e /ctl/go ]; do sleep 0.1; done; sd-notify READY=1; while :; do sleep 0.2; done'],
+    mutate: (c) => {
+      c.mounts = [...(c.mounts ?? []), { destination: '/ctl', type: 'bind', source: ctl, options: ['rbind', 'ro'] }];
+    },
+    setup: (b) => {
+      copyFileSync(sdNotify!, join(b.rootfs, 'bin', 'sd-notify'));
+      chmodSync(join(b.rootfs, 'bin', 'sd-notify'), 0o755);
+    },
+  });
+  return { bundle, ctl };
 }
 
-/** Crash (SIGKILL the container), wait for the restart, stop, and check nothing is left. */
-async function crashRestartStop(unit: string, id: string): Promise<void> {
-  assert.ok(await waitFor(() => containerPid(id) !== null, 10_000), `${id} runs`);
+/**
+ * Start without waiting: activating while the container runs but has not said READY=1, active after.
+ * Then crash it (SIGKILL), wait for the restart, stop, and check nothing is left.
+ */
+async function startCrashRestartStop(unit: string, id: string, ctl: string): Promise<void> {
+  const start = systemctl('start', '--no-block', unit);
+  assert.equal(start.status, 0, start.stderr);
+  assert.ok(await waitFor(() => containerPid(id) !== null, 15_000), `${id} runs`);
+  assert.equal(props(unit, 'ActiveState').ActiveState, 'activating');
+  writeFileSync(join(ctl, 'go'), '');
+  assert.ok(await waitFor(() => props(unit, 'ActiveState').ActiveState === 'active', 15_000), 'active after READY=1');
   const first = containerPid(id)!;
-  assert.equal(props(unit, 'ActiveState').ActiveState, 'active');
   process.kill(first, 'SIGKILL');
   assert.ok(await waitFor(() => props(unit, 'NRestarts').NRestarts === '1', 15_000), 'restarted once after the crash');
   assert.ok(await waitFor(() => containerPid(id) !== null && containerPid(id) !== first, 10_000), 'a new container runs');
@@ -85,24 +114,22 @@ async function crashRestartStop(unit: string, id: string): Promise<void> {
 test('generate systemd --install: a unit that runs the bundle, restarts it on a crash, stops it cleanly', async (t) => {
   if (!requireSession(t)) return;
   const id = uniqueId('unit');
-  const bundle = idleBundle();
+  const { bundle, ctl } = notifyBundle();
   const unit = `tsrunc-${id}.service`;
   removeAfter.push(join(unitDir, unit));
-  const gen = tsrunc('generate', 'systemd', '--bundle', bundle.dir, id, '--type', 'exec', '--install');
+  const gen = tsrunc('generate', 'systemd', '--bundle', bundle.dir, id, '--install');
   assert.equal(gen.status, 0, gen.stderr);
   assert.equal(gen.stderr, `tsrunc: installed ${join(unitDir, unit)}; start it with: systemctl --user start ${unit}\n`);
   const text = readFileSync(join(unitDir, unit), 'utf8');
   assert.match(text, new RegExp(`ExecStart=${process.execPath} \\S+/bin/tsrunc run --bundle \\S+ ${id}\\n`));
-
-  const start = systemctl('start', unit);
-  assert.equal(start.status, 0, start.stderr);
-  await crashRestartStop(unit, id);
+  assert.match(text, /\nType=notify\n/);
+  await startCrashRestartStop(unit, id, ctl);
 });
 
 test('the tsrunc@.service template runs ~/.local/share/tsrunc/bundles/NAME', async (t) => {
   if (!requireSession(t)) return;
   const id = uniqueId('tmpl');
-  const bundle = idleBundle();
+  const { bundle, ctl } = notifyBundle();
   const bundles = join(homedir(), '.local', 'share', 'tsrunc', 'bundles');
   mkdirSync(bundles, { recursive: true });
   symlinkSync(bundle.dir, join(bundles, id));
@@ -115,14 +142,13 @@ test('the tsrunc@.service template runs ~/.local/share/tsrunc/bundles/NAME', asy
     removeAfter.push(template);
   }
   // The template finds `tsrunc` in systemd's search path; this checkout is not installed there, so a
-  // drop-in for this one instance points the commands at it (and uses Type=exec, see the header).
+  // drop-in for this one instance points the commands at it (everything else is the template's).
   const dropIn = join(unitDir, `tsrunc@${id}.service.d`);
   removeAfter.push(dropIn);
   mkdirSync(dropIn, { recursive: true });
   const bin = `${process.execPath} ${tsruncBin()}`;
   writeFileSync(join(dropIn, 'here.conf'), [
     '[Service]',
-    'Type=exec',
     'ExecStartPre=',
     `ExecStartPre=-${bin} delete --force %i`,
     'ExecStart=',
@@ -133,13 +159,9 @@ test('the tsrunc@.service template runs ~/.local/share/tsrunc/bundles/NAME', asy
   ].join('\n'));
   assert.equal(systemctl('daemon-reload').status, 0);
   const unit = `tsrunc@${id}.service`;
-  const p = props(unit, 'KillMode', 'Restart', 'SuccessExitStatus');
-  assert.equal(p.KillMode, 'mixed');
-  assert.equal(p.Restart, 'on-failure');
-
-  const start = systemctl('start', unit);
-  assert.equal(start.status, 0, start.stderr);
-  await crashRestartStop(unit, id);
+  const p = props(unit, 'Type', 'KillMode', 'Restart');
+  assert.deepEqual(p, { Type: 'notify', KillMode: 'mixed', Restart: 'on-failure' });
+  await startCrashRestartStop(unit, id, ctl);
 });
 
 test('without its bundle, a tsrunc@ instance does not start', (t) => {
