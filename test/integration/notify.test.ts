@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { cleanup, freshStateRoot, makeBundle, missingPrerequisites, repoRoot, runRuntime, tempDir, uniqueId, type Bundle } from './harness.js';
+import { cleanup, freshStateRoot, makeBundle, missingPrerequisites, repoRoot, runRuntime, tempDir, uniqueId, waitFor, type Bundle } from './harness.js';
 
 let built: string | undefined | null = null;
 
@@ -41,7 +41,7 @@ while True:
 `;
 
 /** A datagram receiver at a fresh path; `messages()` is what it got so far, one <…> per datagram. */
-async function receiver(): Promise<{ socket: string; messages(): string[]; stop(): void }> {
+async function receiver(): Promise<{ socket: string; messages(): string[]; until(n: number): Promise<void>; stop(): void }> {
   const dir = tempDir('notify', 0o777);
   const script = join(dir, 'receiver.py');
   writeFileSync(script, RECEIVER);
@@ -49,9 +49,11 @@ async function receiver(): Promise<{ socket: string; messages(): string[]; stop(
   const out = join(dir, 'out');
   const child: ChildProcess = spawn('python3', [script, socket, out], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  const messages = (): string[] => (existsSync(out) ? [...readFileSync(out, 'utf8').matchAll(/<([^>]*)>/g)].map((m) => m[1]!) : []);
   return {
     socket,
-    messages: () => (existsSync(out) ? [...readFileSync(out, 'utf8').matchAll(/<([^>]*)>/g)].map((m) => m[1]!) : []),
+    messages,
+    until: async (n: number) => void (await waitFor(() => messages().length >= n, 5000)),
     stop: () => child.kill(),
   };
 }
@@ -81,8 +83,9 @@ describe('NOTIFY_SOCKET', { skip: missingPrerequisites() || missingTools() }, ()
       const bundle = notifyBundle('sd-notify STATUS=warming-up; sleep 1; sd-notify READY=1 STATUS=serving; sleep 300');
       const run = await runRuntime('tsrunc', ['run', '-d', '--bundle', bundle.dir, id], { root, env: { NOTIFY_SOCKET: r.socket } });
       assert.equal(run.code, 0, run.stderr);
-      // run -d waited for READY: it is there already.
+      // run -d waited for READY: it was sent before run returned (the receiver may still be writing it down).
       const pid = await statePid(root, id);
+      await r.until(3);
       assert.deepEqual(r.messages(), ['STATUS=warming-up\n', 'STATUS=serving\n', `READY=1\nMAINPID=${pid}\n`]);
     } finally {
       await runRuntime('tsrunc', ['delete', '--force', id], { root });
@@ -117,11 +120,13 @@ describe('NOTIFY_SOCKET', { skip: missingPrerequisites() || missingTools() }, ()
       const st = await runRuntime('tsrunc', ['start', id], { root, env });
       assert.equal(st.code, 0, st.stderr);
       const init = await statePid(root, id);
+      await r.until(1);
       assert.deepEqual(r.messages(), [`READY=1\nMAINPID=${init}\n`]);
       await runRuntime('tsrunc', ['delete', '--force', id], { root });
 
       const fg = await runRuntime('tsrunc', ['run', '--bundle', notifyBundle('sd-notify READY=1; exit 3').dir, uniqueId('notify')], { root, env });
       assert.equal(fg.code, 3, fg.stderr);
+      await r.until(2);
       const last = r.messages().at(-1)!;
       assert.match(last, /^READY=1\nMAINPID=\d+\n$/);
       assert.notEqual(last, `READY=1\nMAINPID=${init}\n`);
