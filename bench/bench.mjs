@@ -390,7 +390,8 @@ function case5() {
   // (the container's init gets the config's env instead). So: processes that appeared with `run -d`
   // and carry the token — or whose environment is unreadable (non-dumpable) and whose parent is that
   // reaper — minus the init and its descendants, plus their own descendants; summed VmRSS 300 ms after
-  // the CLI returned. Other people's processes on the machine are not counted.
+  // the CLI returned, counting only those still there one second later. Other people's processes on the
+  // machine are not counted.
   log('case 5: what stays beside a detached container');
   const beside = empty();
   const initRss = empty();
@@ -429,7 +430,10 @@ function case5() {
     };
     const orphans = [...after].filter(([pid, p]) => !before.has(pid) && !inContainer.has(pid) && marked(pid, p)).map(([pid]) => pid);
     const leftSet = closure(orphans);
-    const left = [...after].filter(([pid]) => leftSet.has(pid) && !before.has(pid));
+    // Steady, not transient (a helper still exiting under load): still there a second later.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    const later = processes();
+    const left = [...after].filter(([pid]) => leftSet.has(pid) && !before.has(pid) && later.get(pid)?.comm === after.get(pid).comm).map(([pid, p]) => [pid, later.get(pid) ?? p]);
     beside[rt].push(left.reduce((s, [, p]) => s + p.rssKb, 0) / 1024);
     details[rt] = { initPid, initComm: initPid !== null ? after.get(initPid)?.comm : null, left: left.map(([pid, p]) => ({ pid, comm: p.comm, rssKb: p.rssKb })) };
     if (initPid !== null) initRss[rt].push((readStatusKb(initPid, 'VmRSS') ?? 0) / 1024);
