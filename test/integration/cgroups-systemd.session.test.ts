@@ -86,6 +86,28 @@ test('run puts the container in tsrunc-<id>.scope, Delegate=yes with the limits 
   assert.deepEqual(listUnits(unit, '--failed'), []);
 });
 
+test('the container sees its scope at /sys/fs/cgroup, as its cgroup namespace root when it has one', async (t) => {
+  if (!requireSession(t)) return;
+  const probe = 'sed -n "s/^0:://p" /proc/self/cgroup; ls /sys/fs/cgroup | grep -c -e "\\.slice$" -e "\\.scope$"; test -e /sys/fs/cgroup/cgroup.freeze && echo own';
+  for (const cgroupns of [false, true]) {
+    const id = uniqueId(cgroupns ? 'cgns' : 'nocgns');
+    const bundle = makeBundle({
+      args: ['sh', '-c', probe],
+      mutate: (c) => {
+        c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== 'cgroup');
+        if (cgroupns) c.linux!.namespaces.push({ type: 'cgroup' });
+      },
+    });
+    const r = await runRuntime('tsrunc', ['run', '--bundle', bundle.dir, id]);
+    assert.equal(r.code, 0, r.stderr);
+    const [path, nested, own] = r.stdout.trim().split('\n');
+    if (cgroupns) assert.equal(path, '/', r.stdout);
+    else assert.match(path!, new RegExp(`/tsrunc-${id}\\.scope$`), r.stdout);
+    assert.equal(nested, '0', `no other cgroup is visible: ${r.stdout}`);
+    assert.equal(own, 'own', r.stdout);
+  }
+});
+
 test('pause freezes (state says paused), resume thaws, ps lists a forked child, events --stats, kill --all', async (t) => {
   if (!requireSession(t)) return;
   const id = uniqueId('ops');
