@@ -66,3 +66,11 @@ test('mountLabel and intelRdt: host-not-ready without SELinux/resctrl, not-suppo
   assert.throws(() => checkHostFeatures(rdt, ALL), (e) => isTsruncError(e, 'not-supported'));
   checkHostFeatures(defaultSpec(), NONE);
 });
+
+test('a failure of the child\'s own setup names the config field behind the step', async () => {
+  const { childFailure } = await import('../../src/runtime/child-errors.js');
+  assert.match(childFailure([], -1, 13, 'timens_offsets').message, /^config\.json: \/linux\/timeOffsets: timens_offsets: /);
+  assert.match(childFailure([], -1, 1, 'unshare').message, /^config\.json: \/linux\/namespaces: unshare: /);
+  assert.match(childFailure([], -1, 5, 'dup2').message, /^config\.json: container setup: dup2: /);
+  assert.match(childFailure([], -3, 1, 'setns').message, /^config\.json: \/linux\/namespaces: setns: /);
+});
