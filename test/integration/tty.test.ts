@@ -204,6 +204,30 @@ describe('terminals', { skip: missingPrerequisites() || missingTools() }, () => 
     assert.equal(seen.tsrunc, 'fds=1 size=31x97\nhello from the tty\n/dev/pts/0\n');
   });
 
+  test('exec -t -d --console-socket (what conmon and containerd run), as with runc', async () => {
+    const seen: Record<string, string> = {};
+    for (const rt of RUNTIMES) {
+      const bundle = makeBundle({ args: ['sleep', '300'] });
+      const root = freshStateRoot(rt);
+      const id = uniqueId('ttyxs');
+      const r0 = await runRuntime(rt, ['run', '-d', '--bundle', bundle.dir, id], { root });
+      assert.equal(r0.code, 0, r0.stderr);
+      try {
+        const recv = await startReceiver();
+        const pidFile = join(tempDir('ttyxs'), 'pid');
+        const r = await runRuntime(rt, ['exec', '-t', '-d', '--console-socket', recv.socket, '--pid-file', pidFile, id, 'sh', '-c', 'echo from exec; readlink /proc/self/fd/2'], { root });
+        assert.equal(r.code, 0, `${rt}: ${r.stderr}`);
+        assert.match(readFileSync(pidFile, 'utf8'), /^\d+$/);
+        await recv.done;
+        seen[rt] = readFileSync(recv.out, 'utf8').replace(/\r/g, '').replace(/^name=\S+ /, '').replace(/size=\d+x\d+/, 'size');
+      } finally {
+        await runRuntime(rt, ['delete', '--force', id], { root });
+      }
+    }
+    assert.equal(seen.tsrunc, seen.runc);
+    assert.match(seen.tsrunc!, /^fds=1 size\nfrom exec\n\/dev\/pts\/\d+\n$/);
+  });
+
   test('run -d with a terminal and --console-socket', async () => {
     const recv = await startReceiver();
     const bundle = ttyBundle('echo detached');
