@@ -57,6 +57,12 @@ export function connNext(fd: number): ConnEvent {
   return { type: 'hook-point', tag: out[1]!, ns: namespaceFds(out[2]!, [...fds].filter((f) => f >= 0)) };
 }
 
+/** Tells the child waiting at a hook point on the start connection to go on. */
+export function connGo(fd: number): void {
+  const r = native().go(fd);
+  if (r < 0) throw new TsruncError('init-failed', `the container process is gone (send: errno ${-r})`);
+}
+
 /** Waits (blocking) up to `timeoutMs` for a process to exit and reaps it; null on timeout. */
 export function waitTimeout(pidfd: number, timeoutMs: number): { code: number; signal: number | null } | null {
   const r = native().waitTimeout(pidfd, timeoutMs);

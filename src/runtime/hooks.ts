@@ -9,7 +9,7 @@ import { TsruncError } from '../errors.js';
 import type { HookKind } from '../spec/schema.js';
 import { HOOK_KINDS } from '../spec/schema.js';
 import * as native from '../native/index.js';
-import { closeNamespaceFds, connNext, namespaceFds, startConnect, waitTimeout, type NamespaceFds } from '../native/handoff.js';
+import { closeNamespaceFds, connGo, connNext, namespaceFds, startConnect, waitTimeout, type NamespaceFds } from '../native/handoff.js';
 import type { Op } from '../native/plan.js';
 import type { Logger } from './context.js';
 import type { OciState } from './live-status.js';
@@ -246,7 +246,7 @@ export function releaseWithHooks(
       } finally {
         closeNamespaceFds(ev.ns);
       }
-      native.go({ pid: 0, pidfd: -1, syncFd: fd });
+      connGo(fd);
     }
   } finally {
     native.closeFd(fd);
