@@ -237,8 +237,10 @@ const versions = {
   tsrunc: firstLine(candidates.tsrunc[0], [...candidates.tsrunc.slice(1), '--version']),
   tsruncCommit: (() => {
     try {
-      const head = execFileSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-      const dirty = execFileSync('git', ['-C', REPO, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+      // safe.directory: the rootless user reads a tree it does not own.
+      const git = (...a) => execFileSync('git', ['-c', `safe.directory=${REPO}`, '-C', REPO, ...a], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      const head = git('rev-parse', '--short', 'HEAD');
+      const dirty = git('status', '--porcelain', '--untracked-files=no') !== '';
       return head + (dirty ? '+dirty' : '');
     } catch {
       return null;
