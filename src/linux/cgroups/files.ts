@@ -161,6 +161,8 @@ export function signalAll(dir: string, signal: number): void {
       writeFileSync(join(dir, 'cgroup.kill'), '1');
       return;
     } catch (e) {
+      // ENODEV: the cgroup was removed as we wrote (systemd drops an emptied scope): nothing is left to kill.
+      if (errnoCode(e) === 'ENODEV') return;
       if (errnoCode(e) !== 'ENOENT') throw new TsruncError('cgroup', `cannot kill ${dir}: cgroup.kill: ${(e as Error).message}`, { cause: e });
     }
   }
