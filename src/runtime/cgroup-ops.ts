@@ -1,5 +1,6 @@
 // The commands that act on a running container through its cgroup: pause/resume (cgroup.freeze), ps,
 // kill --all (cgroup.kill), events (statistics, OOM kills) and update (new limits through the driver).
+import { readdirSync } from 'node:fs';
 import { TsruncError } from '../errors.js';
 import type { LinuxResources } from '../spec/schema.js';
 import type { StateFile } from '../spec/state-schema.js';
@@ -88,8 +89,8 @@ export function readStats(dir: string): Stats {
     return v === null || v === undefined ? U64_MAX : v;
   };
   const hugetlb: Stats['hugetlb'] = {};
-  for (const f of (readCgroupFile(dir, 'cgroup.controllers') ?? '').includes('hugetlb') ? hugetlbSizes(dir) : []) {
-    hugetlb[f] = { usage: readNumber(dir, `hugetlb.${f}.current`) ?? 0, max: 0, failcnt: parseKeyed(readCgroupFile(dir, `hugetlb.${f}.events`)).max ?? 0 };
+  for (const size of hugetlbSizes(dir)) {
+    hugetlb[size] = { usage: readNumber(dir, `hugetlb.${size}.current`) ?? 0, max: 0, failcnt: parseKeyed(readCgroupFile(dir, `hugetlb.${size}.events`)).max ?? 0 };
   }
   return {
     cpu: {
@@ -108,12 +109,15 @@ export function readStats(dir: string): Stats {
   };
 }
 
+/** The huge page sizes the cgroup accounts ("2MB", "1GB"…), from its hugetlb.<size>.current files. */
 function hugetlbSizes(dir: string): string[] {
-  const text = readCgroupFile(dir, 'cgroup.controllers') ?? '';
-  if (!text.includes('hugetlb')) return [];
-  const sizes: string[] = [];
-  for (const s of ['64KB', '2MB', '32MB', '1GB', '512MB', '16GB']) if (readCgroupFile(dir, `hugetlb.${s}.current`) !== null) sizes.push(s);
-  return sizes;
+  try {
+    return readdirSync(dir)
+      .map((f) => /^hugetlb\.([^.]+)\.current$/.exec(f)?.[1])
+      .filter((s): s is string => s !== undefined);
+  } catch {
+    return [];
+  }
 }
 
 /** The stats as runc's JSON: an unlimited value is 18446744073709551615, written exactly. */
