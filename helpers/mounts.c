@@ -150,8 +150,14 @@ int tsr_op_idmap_mount(struct tsr_child *c, uint32_t i) {
   unsigned rec = tsr_op_slot(p, i, 4) ? AT_RECURSIVE : 0;
   int tree = (int)syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | O_CLOEXEC | rec);
   if (tree < 0) return tsr_fail(c, "open_tree");
-  if (tsr_hand_fd(c->syncfd, MSG_IDMAP, (int32_t)i, tree) < 0) _exit(1); /* the parent is gone */
-  int fd, r = tsr_resolve(c, target, create ? 1 : 0, &fd);
+  int fd, r = tsr_hand_fd(c->syncfd, MSG_IDMAP, (int32_t)i, tree);
+  if (r < 0) _exit(1); /* the parent is gone */
+  if (r > 0) {
+    r = tsr_fail(c, "sendmsg");
+    close(tree);
+    return r;
+  }
+  r = tsr_resolve(c, target, create ? 1 : 0, &fd);
   if (r == 0) {
     /* Onto the resolved fd itself: move_mount does not follow a /proc/self/fd magic link. */
     if (syscall(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)

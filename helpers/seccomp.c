@@ -10,8 +10,6 @@
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -34,30 +32,14 @@ static int load(struct tsr_child *c, uint32_t i, int *listener) {
   return 0;
 }
 
-/* The listener fd travels alone in a record of its own, right after MSG_SECCOMP. */
+/* The listener fd travels alone in a record of its own, right after MSG_SECCOMP; the parent hands it
+ * on (or fails and kills us) before it says go. */
 static int send_listener(struct tsr_child *c, uint32_t i, int fd) {
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } u;
-  memset(&u, 0, sizeof u);
-  char byte = 'F';
-  struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-  if (tsr_send(c->syncfd, MSG_SECCOMP, (int32_t)i, 0, 0, NULL) < 0) _exit(1);
-  ssize_t n;
-  do n = sendmsg(c->syncfd, &m, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  if (n != 1) return tsr_fail(c, "sendmsg");
+  int r = tsr_hand_fd(c->syncfd, MSG_SECCOMP, (int32_t)i, fd);
+  if (r < 0) _exit(1);
+  if (r > 0) r = tsr_fail(c, "sendmsg");
   close(fd);
-  /* The parent has handed it on (or failed and kills us). */
-  if (tsr_wait_go(c->syncfd) < 0) _exit(1);
-  return 0;
+  return r;
 }
 
 int tsr_op_seccomp(struct tsr_child *c, uint32_t i) {

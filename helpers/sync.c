@@ -61,7 +61,7 @@ int tsr_wait_go(int fd) {
 }
 
 /* Sends record `type` for op `index`, then `fd` alone in a record of its own (SCM_RIGHTS), then waits
- * for the parent's go: 0, or -1 when the parent is gone or the fd could not be sent. */
+ * for the parent's go: 0; -1 when the parent is gone; 1 when sendmsg failed (errno says why). */
 int tsr_hand_fd(int sock, uint32_t type, int32_t index, int fd) {
   union {
     char buf[CMSG_SPACE(sizeof(int))];
@@ -80,6 +80,6 @@ int tsr_hand_fd(int sock, uint32_t type, int32_t index, int fd) {
   ssize_t n;
   do n = sendmsg(sock, &m, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
-  if (n != 1) return -1;
+  if (n != 1) return 1;
   return tsr_wait_go(sock);
 }
