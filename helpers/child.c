@@ -210,8 +210,6 @@ static int run_op(struct tsr_child *c, uint32_t i) {
 #undef str1
 }
 
-static _Noreturn void op_fail(struct tsr_child *c, uint32_t i, int err);
-
 /* Ops that must run while we are still dumpable. Non-dumpable, the files of /proc/self belong to the root of
  * the user namespace our memory was created in (the host's, since we never exec'd), so a rootless
  * container root may no longer write /proc/self/oom_score_adj. The value is inherited by the
