@@ -2,6 +2,7 @@
 // then the TypeScript bundled by esbuild into one file per entry, so start-up reads one file.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 
 function have(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
@@ -29,6 +30,8 @@ const common = {
   logLevel: 'warning',
 };
 
+// A fresh dist/: chunk names change with their content, and stale ones would pile up and ship.
+rmSync('dist', { recursive: true, force: true });
 await build({
   ...common,
   entryPoints: { tsrunc: 'src/cli/main.ts', index: 'src/index.ts' },
