@@ -1,6 +1,6 @@
 // Facts about the host and the caller that decide how a container is set up: who we are, whether we
 // are rootless, where state lives. Read once per command; everything here is cheap synchronous I/O.
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from 'node:fs';
 
 /** The caller as the kernel sees it. */
 export interface Caller {
@@ -94,6 +94,20 @@ export function userName(uid: number): string | undefined {
     .split('\n')
     .find((l) => l.split(':')[2] === String(uid));
   return line?.split(':')[0];
+}
+
+/** The first regular file called `name` in the directories of `path` (a PATH value), or null. */
+export function findInPath(name: string, path: string | undefined): string | null {
+  for (const dir of (path ?? '/usr/bin:/bin').split(':')) {
+    if (dir === '') continue;
+    const p = `${dir}/${name}`;
+    try {
+      if (statSync(p).isFile()) return p;
+    } catch {
+      // not here
+    }
+  }
+  return null;
 }
 
 /** Reads a small text file, or returns `fallback` when it cannot be read. */

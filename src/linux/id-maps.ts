@@ -1,11 +1,11 @@
 // User-namespace ID maps: choosing them (the config's, or automatic ones from the caller's subordinate
 // ranges), checking them before anything starts, and writing uid_map/gid_map for the container's init
 // — directly for the caller's own ID, through the setuid newuidmap/newgidmap helpers otherwise.
-import { writeFileSync, statSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { delimiter, join } from 'node:path';
 import { TsruncError } from '../errors.js';
 import { autoMappings, mappingProblem, isMapped, type IdRange } from './subid.js';
+import { findInPath } from './host.js';
 
 export interface IdMapping {
   containerID: number;
@@ -111,20 +111,8 @@ function automatic(facts: MapFacts): { uid: IdMapping[]; gid: IdMapping[]; notic
 
 /** Finds newuidmap and newgidmap on PATH (both, or null). */
 export function findMapHelpers(path: string | undefined): { newuidmap: string; newgidmap: string } | null {
-  const find = (name: string): string | null => {
-    for (const dir of (path ?? '/usr/bin:/bin').split(delimiter)) {
-      if (dir === '') continue;
-      const p = join(dir, name);
-      try {
-        if (statSync(p).isFile()) return p;
-      } catch {
-        // not here
-      }
-    }
-    return null;
-  };
-  const newuidmap = find('newuidmap');
-  const newgidmap = find('newgidmap');
+  const newuidmap = findInPath('newuidmap', path);
+  const newgidmap = findInPath('newgidmap', path);
   return newuidmap !== null && newgidmap !== null ? { newuidmap, newgidmap } : null;
 }
 

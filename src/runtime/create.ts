@@ -19,6 +19,7 @@ import * as native from '../native/index.js';
 import type { Spawned } from '../native/plan.js';
 import { validateId } from './state-store.js';
 import type { Context } from './context.js';
+import { sendSeccompListener } from './seccomp-listener.js';
 import { childFailure } from './child-errors.js';
 import { mappedUserNamespace, idmapTree } from './idmapped-tree.js';
 import { nowTimestamp } from './time.js';
@@ -148,7 +149,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       else runCreateHooks(config.hooks ?? {}, ociState({ ...state, pid: init.pid }, 'creating'), msg, rootfs, ctx.store.dir(id));
     });
     native.go(spawned);
-    waitUntilReady(spawned, plan, (listenerFd) => sendSeccompListener(config, state, spawned!.pid, listenerFd), (index, tree) => {
+    waitUntilReady(spawned, plan, (listenerFd) => sendSeccompListener(config, state, spawned!.pid, listenerFd, 'creating'), (index, tree) => {
       const entry = idmaps.get(index);
       if (entry === undefined) throw new TsruncError('internal', `the init sent a tree for op ${index}, which is no idmapped mount`);
       idmapTree(tree, entry.tree, entry.userns);
@@ -215,34 +216,6 @@ function waitUntilReady(spawned: Spawned, plan: Plan, onListener: (fd: number) =
       case 'eof':
         throw new TsruncError('init-failed', 'container init exited before it was ready');
     }
-  }
-}
-
-/**
- * The runtime-spec's seccomp notify protocol: connect to linux.seccomp.listenerPath and send the
- * container process state (JSON) with the listener fd attached; "fds" names what the fd is.
- */
-function sendSeccompListener(config: Config, state: StateFile, pid: number, fd: number): void {
-  try {
-    const sc = config.linux?.seccomp;
-    const metadata = sc?.listenerMetadata ?? '';
-    const message = {
-      ociVersion: state.ociVersion,
-      fds: ['seccompFd'],
-      pid,
-      ...(metadata !== '' ? { metadata } : {}),
-      state: {
-        ociVersion: state.ociVersion,
-        id: state.id,
-        status: 'creating',
-        pid,
-        bundle: state.bundle,
-        ...(state.annotations !== undefined ? { annotations: state.annotations } : {}),
-      },
-    };
-    native.sendFdTo(sc?.listenerPath ?? '', new TextEncoder().encode(JSON.stringify(message)), fd);
-  } finally {
-    native.closeFd(fd);
   }
 }
 

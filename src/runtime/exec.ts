@@ -16,6 +16,7 @@ import { signalNumber } from '../linux/signals.js';
 import * as native from '../native/index.js';
 import { HOOK_NAMESPACES } from '../native/handoff.js';
 import type { Context } from './context.js';
+import { sendSeccompListener } from './seccomp-listener.js';
 import { liveStatus } from './live-status.js';
 import { writePidFile } from './create.js';
 import { maybeCgroupDir } from './cgroup.js';
@@ -214,7 +215,7 @@ export async function execInContainer(ctx: Context, id: string, opts: ExecOption
         }
         if (msg.type === 'seccomp') {
           // SCMP_ACT_NOTIFY: the exec'd process' listener goes to the agent too, as runc does.
-          sendSeccompListener(config, state, spawned.pid, native.recvListenerFd(spawned));
+          sendSeccompListener(config, state, spawned.pid, native.recvListenerFd(spawned), 'running');
           native.go(spawned);
         }
         if (msg.type === 'sync') {
@@ -266,31 +267,6 @@ async function waitForeground(spawned: native.Spawned, master: number): Promise<
     for (const sig of FORWARDED) process.off(sig, relay);
     native.closeFd(spawned.pidfd);
     native.closeFd(spawned.syncFd);
-  }
-}
-
-/** The runtime-spec's seccomp notify message (state "running": the container is), with the fd. */
-function sendSeccompListener(config: Config, state: StateFile, pid: number, fd: number): void {
-  try {
-    const sc = config.linux?.seccomp;
-    const metadata = sc?.listenerMetadata ?? '';
-    const message = {
-      ociVersion: state.ociVersion,
-      fds: ['seccompFd'],
-      pid,
-      ...(metadata !== '' ? { metadata } : {}),
-      state: {
-        ociVersion: state.ociVersion,
-        id: state.id,
-        status: 'running',
-        pid: state.pid,
-        bundle: state.bundle,
-        ...(state.annotations !== undefined ? { annotations: state.annotations } : {}),
-      },
-    };
-    native.sendFdTo(sc?.listenerPath ?? '', new TextEncoder().encode(JSON.stringify(message)), fd);
-  } finally {
-    native.closeFd(fd);
   }
 }
 

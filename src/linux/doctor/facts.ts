@@ -3,8 +3,8 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
-import { delimiter, join } from 'node:path';
-import { isRootless, readCaller, readOr, userName } from '../host.js';
+import { join } from 'node:path';
+import { findInPath, isRootless, readCaller, readOr, userName } from '../host.js';
 import { readSubIds } from '../subid.js';
 import { nextFreeSubId } from './userns.js';
 import type { DoctorFacts, MapHelperFacts, Probe } from './types.js';
@@ -103,19 +103,6 @@ function modeOf(path: string): number | null {
   } catch {
     return null;
   }
-}
-
-function findInPath(name: string, path: string | undefined): string | null {
-  for (const dir of (path ?? '/usr/bin:/bin').split(delimiter)) {
-    if (dir === '') continue;
-    const p = join(dir, name);
-    try {
-      if (statSync(p).isFile()) return p;
-    } catch {
-      // not here
-    }
-  }
-  return null;
 }
 
 function helperFacts(path: string | null, fileCaps: ((p: string) => number | null) | undefined): MapHelperFacts {
