@@ -23,6 +23,25 @@ export interface CgroupPlan {
   expectedPath: string | null;
 }
 
+/** How long an automatically chosen systemd driver may take to answer before the next rule is tried. */
+const AUTO_SYSTEMD_DEADLINE_MS = 3000;
+
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer in ${ms / 1000} s`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
 /** Chooses the driver for a new container; throws when the config has limits and no cgroup is possible. */
 export async function planCgroup(ctx: Context, id: string, config: Config, user: string): Promise<CgroupPlan> {
   const facts = readSelectFacts(ctx.rootless, ctx.caller.uid, user, ctx.env);
@@ -33,10 +52,17 @@ export async function planCgroup(ctx: Context, id: string, config: Config, user:
   let driver = await openDriver(choice, facts.host);
   let prepared: Awaited<ReturnType<CgroupDriver['prepare']>>;
   try {
-    prepared = await driver.prepare(place);
+    // A bus can answer with no working systemd behind it (a bare session dbus-daemon waits 25 s per
+    // call to activate one): an automatic choice gives it a few seconds, then moves on.
+    prepared = choice.driver === 'systemd' && !choice.explicit ? await withDeadline(driver.prepare(place), AUTO_SYSTEMD_DEADLINE_MS) : await driver.prepare(place);
   } catch (e) {
     driver.close();
-    throw e;
+    if (choice.driver !== 'systemd' || choice.explicit) throw e;
+    const why = e instanceof Error ? e.message : String(e);
+    choice = chooseDriver({ ...facts, busReachable: false }, request);
+    if (choice.driver === 'disabled') choice = { driver: 'disabled', reason: `systemd does not answer on the bus (${why})`, hint: choice.hint };
+    driver = await openDriver(choice, facts.host);
+    prepared = await driver.prepare(place);
   }
   // systemd --user can only move a process out of a cgroup below its own (a real host's system manager
   // does it for login sessions): when it cannot, an automatic choice moves on to the next rule.
