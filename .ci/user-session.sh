@@ -78,8 +78,14 @@ stop() {
   local pid; pid=$(manager_pid)
   [[ -n $pid ]] || return 0
   kill -TERM "$pid"
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
+  # What the manager started can outlive it (its socket-activated dbus-daemon did, and a bus with no
+  # systemd behind it then stalls every later caller): kill what is left of its cgroup. (This copy of
+  # ../shared/testenv/user-session.sh differs from it only here.)
+  local uid cg2; uid=$(id -u "$user"); cg2=$(findmnt -n -t cgroup2 -o TARGET | head -n 1)
+  [[ -n $cg2 && -e $cg2/user.slice/user-$uid.slice/user@$uid.service/cgroup.kill ]] &&
+    echo 1 > "$cg2/user.slice/user-$uid.slice/user@$uid.service/cgroup.kill" || true
 }
 
 case $cmd in
