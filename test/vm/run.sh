@@ -14,4 +14,3 @@ tar -C "$repo" --exclude=./.git --exclude=./build --exclude=./node_modules/types
   --exclude=./node_modules/@esbuild --exclude=./node_modules/@types -cf - . | tar -C "$share" -xf -
 [[ -x "$vm/setup.sh" ]] || { echo "run.sh: no $vm/setup.sh" >&2; exit 2; }
 VM_USER=root "$repo/test/vm/run-in-vm.sh" "$share" 'bash test/vm/cgroups-guest.sh'
-
