@@ -9,7 +9,6 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,19 +45,8 @@ TSR_API int tsrunc_msg_size(void) { return (int)sizeof(struct tsr_msg); }
 /* The `start` side of the exec barrier: connect, send one byte, then read until EOF. 0 = the child
  * exec'd (its end closed on exec); -errno = could not connect; +errno = the child's execve failed. */
 TSR_API int tsrunc_release(const char *path) {
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof sa.sun_path) return -ENAMETOOLONG;
-  strcpy(sa.sun_path, path);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -errno;
-  int r;
-  do r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
-  while (r < 0 && errno == EINTR);
-  if (r < 0 || send(fd, "S", 1, MSG_NOSIGNAL) != 1) {
-    r = -errno;
-    close(fd);
-    return r;
-  }
+  int fd = tsrunc_start_connect(path);
+  if (fd < 0) return fd;
   int32_t err = 0;
   size_t got = 0;
   while (got < sizeof err) {

@@ -148,6 +148,9 @@ static inline const char *tsr_str(const struct tsr_plan *p, uint64_t slot) {
 /* child.c */
 _Noreturn void tsr_child_main(struct tsr_plan *p);
 
+/* conn.c (parent side): connect to a start socket and send the start byte; the fd or -errno. */
+int tsrunc_start_connect(const char *path);
+
 /* sync.c */
 int tsr_send(int fd, uint32_t type, int32_t index, int32_t err, int32_t value, const char *step);
 int tsr_wait_go(int fd);
