@@ -5,29 +5,11 @@ import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import type { TestContext } from 'node:test';
-import { makeBundle, runRuntime, freshStateRoot, cleanup, uniqueId, waitFor, parseState, stateLeftovers, IS_ROOT, type Spec } from './harness.js';
+import { makeBundle, runRuntime, freshStateRoot, cleanup, uniqueId, waitFor, parseState, stateLeftovers, type Spec, requireSession } from './harness.js';
 
 afterEach(cleanup);
 after(cleanup);
 
-/** Why this environment cannot run the suite, or null when a systemd user manager answers on the bus. */
-function sessionProblem(): string | null {
-  if (IS_ROOT) return 'requires an unprivileged user with a systemd user session';
-  if (!process.env.DBUS_SESSION_BUS_ADDRESS) return 'requires systemd user bus (DBUS_SESSION_BUS_ADDRESS is not set)';
-  const r = spawnSync('systemctl', ['--user', 'show', '-p', 'Version', '--value'], { encoding: 'utf8' });
-  if (r.status !== 0 || r.stdout.trim() === '') return `requires systemd user bus (systemctl --user: ${(r.stderr || r.error?.message || '').trim()})`;
-  return null;
-}
-
-/** In the session suite a missing manager is a failure; anywhere else the test skips with the reason. */
-function requireSession(t: TestContext): boolean {
-  const why = sessionProblem();
-  if (why === null) return true;
-  if (process.env.TSRUNC_TEST_SESSION === '1') assert.fail(`the session suite runs without a session: ${why}`);
-  t.skip(why);
-  return false;
-}
 
 /** `systemctl --user show UNIT -p …` as a record. */
 function unitProps(unit: string, ...props: string[]): Record<string, string> {

@@ -5,8 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { TestContext } from 'node:test';
-import { IS_ROOT, runtimeEnv, tsruncBin } from './harness.js';
+import { runtimeEnv, tsruncBin, requireSession } from './harness.js';
 
 interface Check {
   id: string;
@@ -18,16 +17,6 @@ interface Check {
 function managerVersion(): string | null {
   const r = spawnSync('systemctl', ['--user', 'show', '-p', 'Version', '--value'], { encoding: 'utf8' });
   return r.status === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : null;
-}
-
-function requireSession(t: TestContext): boolean {
-  const why = IS_ROOT ? 'requires an unprivileged user with a systemd user session'
-    : !process.env.DBUS_SESSION_BUS_ADDRESS ? 'requires systemd user bus (DBUS_SESSION_BUS_ADDRESS is not set)'
-      : managerVersion() === null ? 'requires systemd user bus (systemctl --user does not answer)' : null;
-  if (why === null) return true;
-  if (process.env.TSRUNC_TEST_SESSION === '1') assert.fail(`the session suite runs without a session: ${why}`);
-  t.skip(why);
-  return false;
 }
 
 function doctor(env: NodeJS.ProcessEnv): { code: number | null; byId: Map<string, Check> } {

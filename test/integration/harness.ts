@@ -98,6 +98,27 @@ export function rootlessSuiteTest(name: string, fn: (t: TestContext) => Promise<
   if (!IS_ROOT) test(name, fn);
 }
 
+/** Why this environment cannot run the session suite, or null when a systemd user manager answers on the bus. */
+function sessionProblem(): string | null {
+  if (IS_ROOT) return 'requires an unprivileged user with a systemd user session';
+  if (!process.env.DBUS_SESSION_BUS_ADDRESS) return 'requires systemd user bus (DBUS_SESSION_BUS_ADDRESS is not set)';
+  const r = spawnSync('systemctl', ['--user', 'show', '-p', 'Version', '--value'], { encoding: 'utf8' });
+  if (r.status !== 0 || r.stdout.trim() === '') return `requires systemd user bus (systemctl --user: ${(r.stderr || r.error?.message || '').trim()})`;
+  return null;
+}
+
+/**
+ * For the *.session tests: in the session suite (TSRUNC_TEST_SESSION=1) a missing manager is a
+ * failure; anywhere else the test skips with the reason. True when the test may go on.
+ */
+export function requireSession(t: TestContext): boolean {
+  const why = sessionProblem();
+  if (why === null) return true;
+  if (process.env.TSRUNC_TEST_SESSION === '1') assert.fail(`the session suite runs without a session: ${why}`);
+  t.skip(why);
+  return false;
+}
+
 /** Skip `t` unless running as root; returns true when the test may go on. */
 export function requireRoot(t: TestContext): boolean {
   if (IS_ROOT) return true;

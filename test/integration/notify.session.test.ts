@@ -3,30 +3,15 @@
 // its MainPID and the container's STATUS= shown; `systemctl --user stop` ends the container and its
 // state. Runs only in the user-session environment (../shared/testenv/user-session.sh; with
 // TSRUNC_TEST_SESSION=1 a missing manager fails instead of skipping).
-import { after, test, type TestContext } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { IS_ROOT, cleanup, freshStateRoot, makeBundle, repoRoot, runRuntime, tempDir, tsruncBin, uniqueId, waitFor } from './harness.js';
+import { cleanup, freshStateRoot, makeBundle, repoRoot, runRuntime, tempDir, tsruncBin, uniqueId, waitFor, requireSession } from './harness.js';
 
 after(cleanup);
 
-function sessionProblem(): string | null {
-  if (IS_ROOT) return 'requires an unprivileged user with a systemd user session';
-  if (!process.env.DBUS_SESSION_BUS_ADDRESS) return 'requires systemd user bus (DBUS_SESSION_BUS_ADDRESS is not set)';
-  const r = spawnSync('systemctl', ['--user', 'show', '-p', 'Version', '--value'], { encoding: 'utf8' });
-  if (r.status !== 0 || r.stdout.trim() === '') return `requires systemd user bus (systemctl --user: ${(r.stderr || r.error?.message || '').trim()})`;
-  return null;
-}
-
-function requireSession(t: TestContext): boolean {
-  const why = sessionProblem();
-  if (why === null) return true;
-  if (process.env.TSRUNC_TEST_SESSION === '1') assert.fail(`the session suite runs without a session: ${why}`);
-  t.skip(why);
-  return false;
-}
 
 function show(unit: string, prop: string): string {
   return spawnSync('systemctl', ['--user', 'show', '-p', prop, '--value', unit], { encoding: 'utf8' }).stdout.trim();

@@ -11,8 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
-import { cleanup, IS_ROOT, makeBundle, repoRoot, runtimeEnv, tempDir, tsruncBin, uniqueId, waitFor } from './harness.js';
+import { cleanup, makeBundle, repoRoot, runtimeEnv, tempDir, tsruncBin, uniqueId, waitFor, requireSession } from './harness.js';
 
 const unitDir = join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'systemd', 'user');
 const removeAfter: string[] = [];
@@ -23,21 +22,6 @@ after(() => {
   cleanup();
 });
 
-function sessionProblem(): string | null {
-  if (IS_ROOT) return 'requires an unprivileged user with a systemd user session';
-  if (!process.env.DBUS_SESSION_BUS_ADDRESS) return 'requires systemd user bus (DBUS_SESSION_BUS_ADDRESS is not set)';
-  const r = spawnSync('systemctl', ['--user', 'show', '-p', 'Version', '--value'], { encoding: 'utf8' });
-  if (r.status !== 0 || r.stdout.trim() === '') return `requires systemd user bus (systemctl --user: ${(r.stderr || r.error?.message || '').trim()})`;
-  return null;
-}
-
-function requireSession(t: TestContext): boolean {
-  const why = sessionProblem();
-  if (why === null) return true;
-  if (process.env.TSRUNC_TEST_SESSION === '1') assert.fail(`the session suite runs without a session: ${why}`);
-  t.skip(why);
-  return false;
-}
 
 function systemctl(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync('systemctl', ['--user', ...args], { encoding: 'utf8', timeout: 60_000 });
