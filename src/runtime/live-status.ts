@@ -1,5 +1,5 @@
 // The status a container has now: the persisted one, corrected by whether its init still lives.
-import type { StateFile } from '../spec/state-schema.js';
+import { toOciState, type StateFile } from '../spec/state-schema.js';
 import { isSameLiveProcess } from '../linux/proc.js';
 import type { Status } from './status.js';
 import { maybeCgroupDir } from './cgroup.js';
@@ -30,17 +30,7 @@ export interface OciState {
   annotations?: Record<string, string>;
 }
 
+/** The OCI state `state` prints: runc leaves `owner` empty there (`list` names the user). */
 export function ociState(st: StateFile, status: Status = liveStatus(st)): OciState {
-  const s: OciState = {
-    ociVersion: st.ociVersion,
-    id: st.id,
-    pid: status === 'stopped' ? 0 : st.pid,
-    status,
-    bundle: st.bundle,
-    rootfs: st.rootfs,
-    created: st.created,
-    owner: '',
-  };
-  if (st.annotations !== undefined && Object.keys(st.annotations).length > 0) s.annotations = st.annotations;
-  return s;
+  return { ...toOciState(st, status), owner: '' };
 }

@@ -5,6 +5,9 @@ import { NAMESPACE_TYPES } from './schema.js';
 
 export const STATUSES = ['creating', 'created', 'running', 'stopped'] as const;
 export type ContainerStatus = (typeof STATUSES)[number];
+/** What `state` and `list` report: a running container whose cgroup is frozen is `paused` (runc's word). */
+export const OCI_STATUSES = [...STATUSES, 'paused'] as const;
+export type OciStatus = (typeof OCI_STATUSES)[number];
 
 /** RFC 3339 with optional fractional seconds of any precision (runc writes nanoseconds). */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
@@ -79,7 +82,7 @@ function build() {
     ociVersion: str(),
     id: str(),
     pid: pid(),
-    status: z.enum(STATUSES),
+    status: z.enum(OCI_STATUSES),
     bundle: str(),
     rootfs: str(),
     created: str(),
@@ -116,7 +119,7 @@ export type OciStateJson = z.output<Schemas['ociState']>;
  * created, owner, annotations when there are any), from its state file and its live status. As runc
  * does, the pid reads 0 once the container is stopped.
  */
-export function toOciState(st: StateFile, status: ContainerStatus = st.status): OciStateJson {
+export function toOciState(st: StateFile, status: OciStatus = st.status): OciStateJson {
   const out: OciStateJson = {
     ociVersion: st.ociVersion,
     id: st.id,
