@@ -4,6 +4,7 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { TsruncError } from '../errors.js';
 import type { Config } from '../spec/schema.js';
 import type { Op, Origin } from '../native/plan.js';
+import type { IdMapping } from './id-maps.js';
 import {
   parseMountOptions,
   MS_BIND, MS_REC, MS_REMOUNT, MS_SLAVE, MS_PRIVATE, MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC,
@@ -36,7 +37,7 @@ export interface PlanContext {
   /** setgroups(2) will be denied in the container's user namespace (single-ID map written directly). */
   setgroupsDenied: boolean;
   /** The maps of a new user namespace, as they will be written. */
-  idMaps: { uid: { containerID: number; size: number }[]; gid: { containerID: number; size: number }[] } | null;
+  idMaps: { uid: IdMapping[]; gid: IdMapping[] } | null;
   /** What a host path is, for bind mounts and devices. */
   statHost(path: string): 'dir' | 'file' | 'missing';
   /** linux.seccomp compiled by libseccomp (src/linux/seccomp.ts), when the config has it. */
@@ -65,8 +66,8 @@ export interface IdmapTree {
   /** MOUNT_ATTR_* bits to set and clear on it. */
   attrSet: number;
   attrClr: number;
-  uidMappings: { containerID: number; hostID: number; size: number }[];
-  gidMappings: { containerID: number; hostID: number; size: number }[];
+  uidMappings: IdMapping[];
+  gidMappings: IdMapping[];
 }
 
 export interface Plan {
@@ -286,12 +287,8 @@ function idmapMountOp(
     recursive,
     origin: { pointer: `/mounts/${i}`, what: m.destination },
   };
-  addIdmap({ op, recursive, attrSet: o.attrSet | mountAttrs(o.flags), attrClr: o.attrClr, uidMappings: withHostIds(uidMappings), gidMappings: withHostIds(gidMappings) });
+  addIdmap({ op, recursive, attrSet: o.attrSet | mountAttrs(o.flags), attrClr: o.attrClr, uidMappings, gidMappings });
   return op;
-}
-
-function withHostIds(maps: { containerID: number; hostID?: number; size: number }[]): { containerID: number; hostID: number; size: number }[] {
-  return maps.map((x) => ({ containerID: x.containerID, hostID: x.hostID ?? 0, size: x.size }));
 }
 
 /** The MOUNT_ATTR_* bits of the per-mount flags an idmapped bind takes (it is never remounted). */

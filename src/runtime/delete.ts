@@ -13,12 +13,7 @@ const SIGKILL = 9;
 
 /** Deletes container `id`. Two concurrent deletes serialise on the directory lock; the second finds nothing. */
 export async function deleteContainer(ctx: Context, id: string, force: boolean): Promise<void> {
-  let dirFd: number;
-  try {
-    dirFd = ctx.store.openDir(id);
-  } catch (e) {
-    throw e;
-  }
+  const dirFd = ctx.store.openDir(id);
   try {
     native.flock(dirFd, true, true);
     const state = ctx.store.load(id); // not-found when another delete won the race
