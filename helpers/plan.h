@@ -148,6 +148,9 @@ static inline const char *tsr_str(const struct tsr_plan *p, uint64_t slot) {
 /* child.c */
 _Noreturn void tsr_child_main(struct tsr_plan *p);
 
+/* spawn.c (parent side): clone the child for a plan; out = [pid, pidfd, sync fd, bad op index, step]. */
+int tsrunc_spawn(const uint8_t *buf, size_t len, int32_t *out);
+
 /* conn.c (parent side): connect to a start socket and send the start byte; the fd or -errno. */
 int tsrunc_start_connect(const char *path);
 

@@ -53,6 +53,10 @@ export interface Native {
   dgramBind(path: string): number;
   dgramRecvAsync(fd: number, buf: Uint8Array, len: number, timeoutMs: number, cb: (err: unknown, result: number) => void): void;
   dgramSend(path: string, data: Uint8Array, len: number): number;
+  /** A connected SOCK_SEQPACKET pair (close-on-exec) into out: 0 or -errno. */
+  seqpacketPair(out: Int32Array): number;
+  /** tsrunc_spawn done by the spawner at `sock` (fds[k] installed there as targets[k]); out as spawn's. */
+  spawnRemote(sock: number, plan: Uint8Array, len: number, fds: Int32Array, targets: Int32Array, nfds: number, out: Int32Array): number;
 }
 
 let loaded: Native | undefined;
@@ -123,6 +127,10 @@ function load(): Native {
     dgramBind: lib.func('int tsrunc_dgram_bind(const char *path)'),
     dgramRecvAsync: (fd, buf, len, ms, cb) => dgramRecv.async(fd, buf, len, ms, cb),
     dgramSend: lib.func('int tsrunc_dgram_send(const char *path, const uint8_t *data, size_t len)'),
+    seqpacketPair: lib.func('int tsrunc_seqpacket_pair(int32_t *out)'),
+    spawnRemote: lib.func(
+      'int tsrunc_spawn_remote(int sock, const uint8_t *plan, size_t len, const int32_t *fds, const int32_t *targets, int nfds, int32_t *out)',
+    ),
     waitTimeoutAsync: (pidfd, ms, cb) => waitTimeout.async(pidfd, ms, cb),
     idmapTree: lib.func('int tsrunc_idmap_tree(int tree, int userns_fd, int recursive, uint64_t attr_set, uint64_t attr_clr)'),
     errnoName: lib.func('const char *tsrunc_errno_name(int err)'),

@@ -16,6 +16,7 @@ const CLONE_NEWUSER = 0x10000000;
 const SIGKILL = 9;
 const ESRCH = 3;
 const ECHILD = 10;
+const EPIPE = 32;
 const EWOULDBLOCK = 11;
 const EADDRINUSE = 98;
 const ETIMEDOUT = 110;
@@ -45,7 +46,45 @@ export function spawn(req: SpawnRequest): Spawned {
 /** spawn() for an already encoded plan (tests feed it damaged buffers). */
 export function spawnEncoded(plan: Uint8Array, req?: SpawnRequest): Spawned {
   const out = new Int32Array(5);
-  const r = native().spawn(plan, plan.byteLength, out);
+  return spawned(native().spawn(plan, plan.byteLength, out), out, req);
+}
+
+/** fd numbers at which a spawner installs the fds a remote plan names (above any preserved fd). */
+const REMOTE_FD_BASE = 1000;
+const REMOTE_MAX_FDS = 16;
+
+/**
+ * spawn(), done by the spawner listening on `sock` (helpers/remote.c: the CLI front end, a monitor), so
+ * that the child is that process's child, inherits its stdio and preserved fds, and is reaped by it
+ * (waitExit on it fails with ECHILD: the spawner reports its exit). The fds the request names (namespaces
+ * to join, stdio sources, the state dir of the start socket path) are sent along and renumbered.
+ */
+export function spawnVia(sock: number, req: SpawnRequest): Spawned {
+  const fds: number[] = [];
+  const there = (fd: number): number => {
+    if (fd < 0) return fd;
+    if (fds.length === REMOTE_MAX_FDS) throw new TsruncError('internal', `a remote spawn can carry at most ${REMOTE_MAX_FDS} fds`);
+    fds.push(fd);
+    return REMOTE_FD_BASE + fds.length - 1;
+  };
+  if (req.preserveFds + 3 > REMOTE_FD_BASE) throw new TsruncError('invalid-config', `--preserve-fds ${req.preserveFds} is too many for a remote spawn`);
+  const dir = /^\/proc\/self\/fd\/(\d+)\//.exec(req.startSocketPath);
+  const remote: SpawnRequest = {
+    ...req,
+    joinNamespaces: req.joinNamespaces.map((j) => ({ ...j, fd: there(j.fd) })),
+    ...(req.stdio !== undefined ? { stdio: req.stdio.map(there) as [number, number, number] } : {}),
+    startSocketPath: dir ? `/proc/self/fd/${there(Number(dir[1]))}/${req.startSocketPath.slice(dir[0].length)}` : req.startSocketPath,
+  };
+  const plan = encodePlan(remote);
+  const out = new Int32Array(5);
+  const targets = Int32Array.from(fds, (_, k) => REMOTE_FD_BASE + k);
+  const r = native().spawnRemote(sock, plan, plan.byteLength, Int32Array.from(fds), targets, fds.length, out);
+  if (r === -EPIPE) throw fail('internal', 'the process that was to spawn the container is gone', 'spawn', EPIPE);
+  return spawned(r, out, remote);
+}
+
+/** A spawn's result (0 or -errno, and out[]) as a Spawned, or the TsruncError that says what failed. */
+function spawned(r: number, out: Int32Array, req?: SpawnRequest): Spawned {
   if (r === 0) return { pid: out[0]!, pidfd: out[1]!, syncFd: out[2]! };
   const errno = -r;
   const step = SPAWN_STEPS[out[4]!] ?? 'spawn';
@@ -221,4 +260,12 @@ export function describeChildError(req: SpawnRequest, msg: { index: number; errn
   const o = childErrorOrigin(req, msg.index);
   const where = o ? `${o.pointer}${o.what ? ` (${o.what})` : ''}: ` : 'container setup: ';
   return `${where}${msg.step}: ${errnoName(msg.errno)} (${strerror(msg.errno)})`;
+}
+
+/** A connected SOCK_SEQPACKET pair (close-on-exec), e.g. the connection to a spawner. */
+export function seqpacketPair(): [number, number] {
+  const out = new Int32Array(2);
+  const r = native().seqpacketPair(out);
+  if (r < 0) throw fail('internal', 'a socket pair', 'socketpair', -r);
+  return [out[0]!, out[1]!];
 }

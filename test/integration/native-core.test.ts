@@ -2,13 +2,14 @@
 // user/mount/pid/uts/ipc/net namespaces, as root or as an unprivileged user (single-ID maps written here).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn as spawnProcess, spawnSync } from 'node:child_process';
 import {
   chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, readlinkSync, rmSync,
   symlinkSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as native from '../../src/native/index.js';
 import { encodePlan, HEADER_SLOTS, OP_SLOTS } from '../../src/native/encode.js';
 import type { Op, SpawnRequest, Spawned } from '../../src/native/plan.js';
@@ -366,4 +367,70 @@ test('abort kills and reaps a child waiting for go, and errno helpers name error
   assert.equal(native.flock(lock2, false, true), true);
   closeSync(lock2);
   assert.ok(readdirSync(work).length > 0);
+});
+
+/** test/integration/spawner/spawner.c linked against helpers/build/libtsrunc.so; undefined without cc. */
+function buildSpawner(): string | undefined {
+  let root = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(root, 'helpers', 'build', 'libtsrunc.so'))) root = dirname(root);
+  const out = join(work, 'spawner');
+  const lib = join(root, 'helpers', 'build');
+  const r = spawnSync('cc', ['-O2', '-Wall', '-o', out, join(root, 'test', 'integration', 'spawner', 'spawner.c'), `-L${lib}`, '-ltsrunc', `-Wl,-rpath,${lib}`], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `cc (gcc, libc6-dev): ${r.stderr}`);
+  return out;
+}
+
+test('a spawner clones the child: its parent, with its preserved fd, fds sent along, and its reaper', { skip }, async () => {
+  const spawner = buildSpawner()!;
+  const [mine, theirs] = native.seqpacketPair();
+  const marker = openSync(join(work, 'spawner-marker'), 'w');
+  const child = spawnProcess(spawner, [], { stdio: ['ignore', 'pipe', 'inherit', marker, theirs] });
+  closeSync(marker);
+  native.closeFd(theirs);
+  let report = '';
+  child.stdout!.on('data', (d: Buffer) => (report += d));
+  const ended = new Promise((resolve) => child.on('exit', resolve));
+
+  const req = request([...rootSetup(), ...command('readlink /proc/self/fd/3; ls /proc/self/fd; exit 3')], { preserveFds: 1 });
+  const dirFd = openSync(dirname(req.out), 'r');
+  const out = openSync(req.out, 'w');
+  let s: Spawned;
+  try {
+    // The start socket path names a dir fd of ours and stdio names another fd: both are sent along.
+    s = native.spawnVia(mine, { ...req, startSocketPath: `/proc/self/fd/${dirFd}/start.sock`, stdio: [-1, out, out] });
+  } finally {
+    closeSync(out);
+    closeSync(dirFd);
+  }
+  const ppid = /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${s.pid}/status`, 'utf8'))?.[1];
+  assert.equal(Number(ppid), child.pid, 'the spawner is the parent of the container process');
+  if (req.newNamespaces & NS.user) writeMaps(s.pid);
+  native.go(s);
+  assert.deepEqual(native.nextMessage(s, 10_000), { type: 'ready' });
+  assert.deepEqual(native.release(req.startSocketPath), { ok: true });
+  native.closeFd(s.pidfd);
+  native.closeFd(s.syncFd);
+  native.closeFd(mine); // the spawner sees EOF, reaps, reports
+  await ended;
+  assert.deepEqual(report.trim().split('\n'), [`spawned ${s.pid}`, `exit ${s.pid} 3`]);
+  const [link, ...fds] = readFileSync(req.out, 'utf8').trim().split('\n');
+  assert.equal(link, join(work, 'spawner-marker'));
+  assert.deepEqual(fds.map(Number), [0, 1, 2, 3, 4], 'stdio, the preserved fd and ls\'s own: nothing of the spawner');
+});
+
+test('a spawner answers a plan it cannot run with the error, and spawnVia reports a vanished spawner', { skip }, async () => {
+  const spawner = buildSpawner()!;
+  const [mine, theirs] = native.seqpacketPair();
+  const child = spawnProcess(spawner, [], { stdio: ['ignore', 'pipe', 'inherit', 'ignore', theirs] });
+  native.closeFd(theirs);
+  const ended = new Promise((resolve) => child.on('exit', resolve));
+  const req = request([...rootSetup(), ...command('true')]);
+  writeFileSync(req.startSocketPath, ''); // the start socket path is taken
+  assert.throws(() => native.spawnVia(mine, req), (e) => isTsruncError(e, 'exists'));
+  native.closeFd(mine);
+  await ended;
+  const [again, gone] = native.seqpacketPair();
+  native.closeFd(gone);
+  assert.throws(() => native.spawnVia(again, request(command('true'))), /gone/);
+  native.closeFd(again);
 });

@@ -1,0 +1,211 @@
+/* remote.c — spawning through another process. The process that must become the container's parent
+ * (the CLI front end, the monitor of a detached container) is a "spawner": it receives a plan from the
+ * runtime over a SOCK_SEQPACKET connection, runs tsrunc_spawn itself, and hands back the child's pid,
+ * its pidfd and the parent's end of the sync socket. The runtime then drives the child exactly as if it
+ * had cloned it. Nothing here runs in the child.
+ *
+ * Request (runtime -> spawner), one record: struct remote_req, then the encoded plan; SCM_RIGHTS carries
+ * `nfds` fds, the k-th of which the spawner installs at fd number target[k] (the plan names fds by
+ * those numbers: namespace fds to join, stdio sources, the state dir of the start socket path).
+ * Reply (spawner -> runtime), one record: struct remote_reply; on success SCM_RIGHTS carries the pidfd
+ * and the sync fd. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "plan.h"
+
+#define REMOTE_SPAWN 0x31575053u   /* "SPW1" */
+#define REMOTE_SPAWNED 0x32575053u /* "SPW2" */
+#define REMOTE_MAXFDS 16
+#define REMOTE_MAXLEN (4u << 20)
+
+struct remote_req {
+  uint32_t type, nfds;
+  int32_t target[REMOTE_MAXFDS];
+};
+
+struct remote_reply {
+  uint32_t type;
+  int32_t r;
+  int32_t out[5];
+};
+
+union fdbuf {
+  char buf[CMSG_SPACE(sizeof(int) * REMOTE_MAXFDS)];
+  struct cmsghdr align;
+};
+
+/* sendmsg of iov[0..n) with `nfds` fds attached. 0 or -errno. */
+static int send_with_fds(int sock, struct iovec *iov, int n, const int *fds, int nfds) {
+  union fdbuf u;
+  memset(&u, 0, sizeof u);
+  struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+  if (nfds > 0) {
+    m.msg_control = u.buf;
+    m.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+    memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)nfds);
+  }
+  ssize_t r;
+  do r = sendmsg(sock, &m, MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : 0;
+}
+
+/* recvmsg of one record into buf (at most len bytes) and up to REMOTE_MAXFDS fds (close-on-exec).
+ * The record's size, 0 at EOF, or -errno; a truncated record or fd list is -EMSGSIZE (fds closed). */
+static ssize_t recv_with_fds(int sock, void *buf, size_t len, int *fds, int *nfds) {
+  union fdbuf u;
+  memset(&u, 0, sizeof u);
+  struct iovec iov = {.iov_base = buf, .iov_len = len};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  ssize_t r;
+  do r = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return -errno;
+  *nfds = 0;
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+    int n = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    for (int k = 0; k < n; k++) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(cm) + sizeof(int) * (size_t)k, sizeof fd);
+      if (*nfds < REMOTE_MAXFDS) fds[(*nfds)++] = fd;
+      else close(fd);
+    }
+  }
+  if (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+    for (int k = 0; k < *nfds; k++) close(fds[k]);
+    *nfds = 0;
+    return -EMSGSIZE;
+  }
+  return r;
+}
+
+/* A connected SOCK_SEQPACKET pair (close-on-exec) for a spawner connection: 0 or -errno. */
+TSR_API int tsrunc_seqpacket_pair(int32_t *out) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return -errno;
+  out[0] = sv[0];
+  out[1] = sv[1];
+  return 0;
+}
+
+/* Runtime side: ask the spawner at `sock` to spawn `plan`; fds[k] is installed there as targets[k].
+ * Blocks until the spawner answers. Returns like tsrunc_spawn: out = [pid, pidfd, sync fd, bad op
+ * index, failing step], with pidfd and sync fd now fds of this process. -EPIPE when the spawner is gone. */
+TSR_API int tsrunc_spawn_remote(int sock, const uint8_t *plan, size_t len, const int32_t *fds, const int32_t *targets,
+                                int nfds, int32_t *out) {
+  for (int k = 0; k < 5; k++) out[k] = -1;
+  if (nfds < 0 || nfds > REMOTE_MAXFDS || len > REMOTE_MAXLEN) return -EINVAL;
+  struct remote_req req = {.type = REMOTE_SPAWN, .nfds = (uint32_t)nfds};
+  int sent[REMOTE_MAXFDS];
+  for (int k = 0; k < nfds; k++) {
+    req.target[k] = targets[k];
+    sent[k] = fds[k];
+  }
+  struct iovec iov[2] = {{.iov_base = &req, .iov_len = sizeof req}, {.iov_base = (void *)plan, .iov_len = len}};
+  int r = send_with_fds(sock, iov, 2, sent, nfds);
+  if (r < 0) return r;
+
+  struct pollfd pfd = {.fd = sock, .events = POLLIN};
+  do r = poll(&pfd, 1, -1);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return -errno;
+  struct remote_reply rep;
+  int got[REMOTE_MAXFDS], ngot = 0;
+  ssize_t n = recv_with_fds(sock, &rep, sizeof rep, got, &ngot);
+  if (n == 0) return -EPIPE;
+  if (n < 0) return (int)n;
+  int want = rep.r == 0 ? 2 : 0;
+  if ((size_t)n != sizeof rep || rep.type != REMOTE_SPAWNED || ngot != want) {
+    for (int k = 0; k < ngot; k++) close(got[k]);
+    return -EPROTO;
+  }
+  memcpy(out, rep.out, sizeof rep.out);
+  if (rep.r == 0) {
+    out[1] = got[0];
+    out[2] = got[1];
+  }
+  return rep.r;
+}
+
+/* Spawner side, for a request record already received (msg/len, with its fds): install the fds, spawn,
+ * reply. Returns the child's pid, or -errno when it could not spawn (the runtime was told why) or could
+ * not reply. Closes every fd of the request. */
+TSR_API int tsrunc_spawner_handle(int sock, const uint8_t *msg, size_t len, const int *fds, int nfds) {
+  struct remote_req req;
+  struct remote_reply rep = {.type = REMOTE_SPAWNED, .r = 0, .out = {-1, -1, -1, -1, -1}};
+  int installed = 0;
+  if (len < sizeof req) {
+    rep.r = -EPROTO;
+    goto reply;
+  }
+  memcpy(&req, msg, sizeof req);
+  if (req.type != REMOTE_SPAWN || req.nfds != (uint32_t)nfds) {
+    rep.r = -EPROTO;
+    goto reply;
+  }
+  /* A target must be above stdio and free here: never clobber one of the spawner's own fds. */
+  for (int k = 0; k < nfds; k++)
+    if (req.target[k] < 3 || fcntl(req.target[k], F_GETFD) >= 0) {
+      rep.r = -EBADF;
+      goto reply;
+    }
+  for (; installed < nfds; installed++)
+    if (dup3(fds[installed], req.target[installed], O_CLOEXEC) < 0) {
+      rep.r = -errno;
+      goto reply;
+    }
+  rep.r = tsrunc_spawn(msg + sizeof req, len - sizeof req, rep.out);
+
+reply:
+  for (int k = 0; k < installed; k++) close(req.target[k]);
+  for (int k = 0; k < nfds; k++) close(fds[k]);
+  struct iovec iov = {.iov_base = &rep, .iov_len = sizeof rep};
+  int mine[2] = {rep.out[1], rep.out[2]};
+  int r = send_with_fds(sock, &iov, 1, mine, rep.r == 0 ? 2 : 0);
+  if (rep.r == 0) {
+    close(mine[0]);
+    close(mine[1]);
+  }
+  if (r < 0) return r;
+  return rep.r == 0 ? rep.out[0] : rep.r;
+}
+
+/* Spawner side, all in one: receive the next record on `sock` and, when it is a spawn request, handle
+ * it. The child's pid; 0 at EOF (the runtime hung up); -EPROTO for a record that is not a request;
+ * -errno otherwise. For spawners that have nothing else on the connection. */
+TSR_API int tsrunc_spawner_serve_one(int sock) {
+  struct pollfd pfd = {.fd = sock, .events = POLLIN};
+  int r;
+  do r = poll(&pfd, 1, -1);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return -errno;
+  ssize_t size;
+  do size = recv(sock, NULL, 0, MSG_PEEK | MSG_TRUNC);
+  while (size < 0 && errno == EINTR);
+  if (size < 0) return -errno;
+  if (size == 0) return 0; /* EOF (an empty record is no request either) */
+  if ((size_t)size > REMOTE_MAXLEN + sizeof(struct remote_req)) return -EMSGSIZE;
+  uint8_t *buf = malloc((size_t)size + 1);
+  if (!buf) return -ENOMEM;
+  int fds[REMOTE_MAXFDS], nfds = 0;
+  ssize_t n = recv_with_fds(sock, buf, (size_t)size + 1, fds, &nfds);
+  if (n <= 0) {
+    free(buf);
+    return n == 0 ? 0 : (int)n;
+  }
+  r = tsrunc_spawner_handle(sock, buf, (size_t)n, fds, nfds);
+  free(buf);
+  return r;
+}
