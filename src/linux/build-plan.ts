@@ -32,8 +32,8 @@ export interface PlanContext {
   cgroup2Dir: string | null;
   /** --no-pivot. */
   noPivot: boolean;
-  /** The supplementary groups (from the rootfs' /etc/group) and HOME (from /etc/passwd) of process.user. */
-  execUser: { home: string; groups: number[] };
+  /** HOME of process.user (from the rootfs' /etc/passwd). */
+  execUser: { home: string };
   /** setgroups(2) will be denied in the container's user namespace (single-ID map written directly). */
   setgroupsDenied: boolean;
   /** The maps of a new user namespace, as they will be written. */
@@ -345,7 +345,7 @@ export function processOps(config: Config, ctx: PlanContext, opts: { startBarrie
   if (caps !== undefined) ops.push({ op: 'cap-bounding', keep: capMask(caps.bounding ?? []), origin: { pointer: '/process/capabilities/bounding' } });
   if (caps !== undefined) ops.push({ op: 'keep-caps', on: true, origin: capOrigin });
   if (!ctx.setgroupsDenied) {
-    const gids = [...new Set([...ctx.execUser.groups, ...(user.additionalGids ?? [])])];
+    const gids = [...new Set(user.additionalGids ?? [])];
     ops.push({ op: 'setgroups', gids, origin: { pointer: '/process/user/additionalGids' } });
   }
   ops.push({ op: 'setresgid', gid: user.gid, origin: { pointer: '/process/user/gid' } });

@@ -48,28 +48,15 @@ export function readRootfsFile(rootfs: string, path: string): string {
 }
 
 /**
- * HOME and supplementary groups of `uid` from the container's /etc/passwd and /etc/group, as runc's
- * user lookup gives them: HOME "/" and no groups when the user is not listed.
+ * HOME of `uid` from the container's /etc/passwd ("/" when the user is not listed). No supplementary
+ * groups come from /etc/group: runc looks the user up as "uid:gid", and with an explicit group its
+ * lookup adds none, so the groups are exactly process.user.additionalGids.
  */
-export function lookupExecUser(passwd: string, group: string, uid: number): { home: string; groups: number[] } {
-  let name: string | undefined;
-  let home = '/';
+export function lookupExecUser(passwd: string, uid: number): { home: string } {
   for (const line of passwd.split('\n')) {
     const f = line.split(':');
     if (f.length < 7 || Number(f[2]) !== uid || f[2] === '') continue;
-    name = f[0];
-    home = f[5] || '/';
-    break;
+    return { home: f[5] || '/' };
   }
-  const groups: number[] = [];
-  if (name !== undefined) {
-    for (const line of group.split('\n')) {
-      const f = line.split(':');
-      if (f.length < 4) continue;
-      const members = (f[3] ?? '').split(',').map((m) => m.trim());
-      const gid = Number(f[2]);
-      if (members.includes(name) && Number.isInteger(gid) && gid >= 0) groups.push(gid);
-    }
-  }
-  return { home, groups };
+  return { home: '/' };
 }

@@ -226,7 +226,7 @@ function planFor(ctx: Context, config: Config, bundle: string, rootfs: string, o
   const uid = config.process?.user.uid ?? 0;
   const sc = config.linux?.seccomp;
   const seccomp: CompiledSeccomp | null = sc !== undefined ? compileSeccomp(sc, (m) => ctx.logger.warn(m)) : null;
-  const execUser = lookupExecUser(readRootfsFile(rootfs, '/etc/passwd'), readRootfsFile(rootfs, '/etc/group'), uid);
+  const execUser = lookupExecUser(readRootfsFile(rootfs, '/etc/passwd'), uid);
   return buildPlan(config, {
     bundle,
     rootfs,

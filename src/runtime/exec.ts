@@ -162,7 +162,7 @@ export async function execInContainer(ctx: Context, id: string, opts: ExecOption
     // The pid may have been reused between reading the state and opening its namespaces.
     if (!isSameLiveProcess(state.pid, state.pidStartTime)) throw new TsruncError('invalid-state', `container "${id}" is not running`);
     const setgroups = readOrEmpty(`/proc/${state.pid}/setgroups`).trim();
-    const execUser = lookupExecUser(readRootfsFile(state.rootfs, '/etc/passwd'), readRootfsFile(state.rootfs, '/etc/group'), proc.user.uid);
+    const execUser = lookupExecUser(readRootfsFile(state.rootfs, '/etc/passwd'), proc.user.uid);
     const planCtx: PlanContext = {
       bundle: state.bundle,
       rootfs: state.rootfs,

@@ -135,6 +135,16 @@ describe('differential: runc and tsrunc agree', { skip: missingPrerequisites() }
     assert.match(runc.stdout, /uid=65534/);
   });
 
+  // podman's `--user 1000` lists the user as a member of its own group in the /etc/group it binds in:
+  // runc looks the user up as "uid:gid", which adds no group from /etc/group.
+  test('groups the rootfs /etc/group lists the user in are not added', async () => {
+    const { runc } = await expectSame({
+      args: sh(`id; ${STATUS_IDS}`),
+      files: { 'etc/group': 'root:x:0:root\nwheel:x:10:root\n' },
+    });
+    assert.doesNotMatch(runc.stdout, /wheel/);
+  });
+
   test('hostname', async () => {
     const { runc } = await expectSame({
       args: sh('hostname; uname -n'),

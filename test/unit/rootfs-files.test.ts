@@ -26,11 +26,10 @@ test('symlinks in the rootfs resolve inside it, never to the host', () => {
   }
 });
 
-test('HOME and supplementary groups come from passwd and group as runc reads them', () => {
+test('HOME comes from passwd as runc reads it', () => {
   const passwd = 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\nbad line\n';
-  const group = 'root:x:0:\nwheel:x:10:root,alice\naudio:x:29: root \nnogroup:x:65534:\n';
-  assert.deepEqual(lookupExecUser(passwd, group, 0), { home: '/root', groups: [10, 29] });
-  assert.deepEqual(lookupExecUser(passwd, group, 65534), { home: '/nonexistent', groups: [] });
-  assert.deepEqual(lookupExecUser(passwd, group, 1234), { home: '/', groups: [] });
-  assert.deepEqual(lookupExecUser('', '', 0), { home: '/', groups: [] });
+  assert.deepEqual(lookupExecUser(passwd, 0), { home: '/root' });
+  assert.deepEqual(lookupExecUser(passwd, 65534), { home: '/nonexistent' });
+  assert.deepEqual(lookupExecUser(passwd, 1234), { home: '/' });
+  assert.deepEqual(lookupExecUser('', 0), { home: '/' });
 });

@@ -63,7 +63,7 @@ const ctx = (seccomp: PlanContext['seccomp']): PlanContext => ({
   hostHasKcore: true,
   cgroup2Dir: null,
   noPivot: false,
-  execUser: { home: '/root', groups: [] },
+  execUser: { home: '/root' },
   setgroupsDenied: false,
   idMaps: null,
   statHost: () => 'dir',
