@@ -46,6 +46,11 @@ export interface PlanContext {
   security?: HostSecurity;
   /** linux.namespaces joins the host's own network namespace (net.* sysctls are refused then). */
   joinsHostNetwork?: boolean;
+  /**
+   * The runtime itself runs in a user namespace (uid 0 in podman's, a nested container): the container
+   * is in one even when its config asks for none, so devices are bound and sysfs/cgroup2 fall back.
+   */
+  callerInUserNamespace?: boolean;
 }
 
 /** A namespace to join: the runtime opens `path` and hands the fd to the C core. */
@@ -107,7 +112,7 @@ export function buildPlan(config: Config, ctx: PlanContext): Plan {
   // The user namespace is joined first: the others are then owned by (and permitted in) it.
   joinNamespaces.sort((a, b) => Number(b.flag === CLONE_NEWUSER) - Number(a.flag === CLONE_NEWUSER));
   const newUserNamespace = (newNamespaces & CLONE_NEWUSER) !== 0;
-  const inUserNamespace = newUserNamespace || joinNamespaces.some((j) => j.flag === CLONE_NEWUSER);
+  const inUserNamespace = newUserNamespace || joinNamespaces.some((j) => j.flag === CLONE_NEWUSER) || ctx.callerInUserNamespace === true;
   // Every mount op and pivot_root act on the mount namespace the child is in: without one of its own
   // (or a joined one) that would be the caller's, i.e. the host's for root.
   if ((newNamespaces & CLONE_NEWNS) === 0 && !joinNamespaces.some((j) => j.flag === CLONE_NEWNS)) {

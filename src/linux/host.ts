@@ -28,15 +28,15 @@ export function isFullIdentityMap(text: string): boolean {
 
 /**
  * runc's rule for `--rootless auto`: rootless when euid is not 0, or when euid 0 sits in a user
- * namespace and USER names someone other than root (podman runs the runtime that way).
+ * namespace and USER is anything but `root` — unset included: podman runs the runtime as uid 0 in its
+ * user namespace through conmon, which passes no USER.
  */
 export function isRootless(caller: Caller, mode: 'auto' | 'true' | 'false', env: NodeJS.ProcessEnv): boolean {
   if (mode === 'true') return true;
   if (mode === 'false') return false;
   if (caller.uid !== 0) return true;
   if (!caller.inUserNamespace) return false;
-  const user = env.USER ?? '';
-  return user !== '' && user !== 'root';
+  return env.USER !== 'root';
 }
 
 /** /proc/kcore exists on this host (runc adds the /dev/core symlink only then). */

@@ -237,22 +237,26 @@ function planFor(ctx: Context, config: Config, bundle: string, rootfs: string, o
       cg.expectedPath !== null ? cgroupDir(cg.host, cg.expectedPath) : ownCgroup2Dir(readOr('/proc/self/mountinfo', ''), readOr('/proc/self/cgroup', '')),
     noPivot: opts.noPivot === true,
     execUser,
-    setgroupsDenied: idMaps !== null ? idMaps.denySetgroups : joinedUserNamespaceDeniesSetgroups(config),
+    setgroupsDenied: idMaps !== null ? idMaps.denySetgroups : inheritedUserNamespaceDeniesSetgroups(config),
     idMaps,
     statHost,
     seccomp,
     security: hostSecurity(),
     joinsHostNetwork: joinsHostNetwork(config.linux?.namespaces),
+    callerInUserNamespace: ctx.caller.inUserNamespace,
   });
 }
 
 /**
- * A joined user namespace keeps the setgroups setting its creator chose; for a /proc/<pid>/ns/user
- * path it is readable beside it (runc reads its own after joining, which the C core does not do).
+ * Whether setgroups(2) is denied in a user namespace the container does not make itself. A joined one
+ * keeps the setting its creator chose; for a /proc/<pid>/ns/user path it is readable beside it (runc
+ * reads its own after joining, which the C core does not do). With none in the config the container
+ * stays in the caller's, which `unshare -r` leaves denied.
  */
-function joinedUserNamespaceDeniesSetgroups(config: Config): boolean {
-  const path = (config.linux?.namespaces ?? []).find((n) => n.type === 'user' && (n.path ?? '') !== '')?.path;
-  const m = path === undefined ? null : /^\/proc\/(\d+)\/ns\/user$/.exec(path);
+function inheritedUserNamespaceDeniesSetgroups(config: Config): boolean {
+  const userNs = (config.linux?.namespaces ?? []).find((n) => n.type === 'user');
+  if (userNs === undefined) return readOr('/proc/self/setgroups', 'allow').trim() === 'deny';
+  const m = /^\/proc\/(\d+)\/ns\/user$/.exec(userNs.path ?? '');
   return m !== null && readOr(`/proc/${m[1]}/setgroups`, 'allow').trim() === 'deny';
 }
 

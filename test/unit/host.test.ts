@@ -12,12 +12,14 @@ test('the identity map of the initial user namespace is recognised', () => {
   assert.equal(isFullIdentityMap('0 0 4294967295\n1 1 1\n'), false);
 });
 
-test('rootless follows runc: non-zero euid, or euid 0 in a user namespace with USER not root', () => {
+test('rootless follows runc: non-zero euid, or euid 0 in a user namespace with USER unset or not root', () => {
   assert.equal(isRootless(user, 'auto', {}), true);
   assert.equal(isRootless(root, 'auto', { USER: 'alice' }), false);
   assert.equal(isRootless(nsRoot, 'auto', { USER: 'alice' }), true);
   assert.equal(isRootless(nsRoot, 'auto', { USER: 'root' }), false);
-  assert.equal(isRootless(nsRoot, 'auto', {}), false);
+  // conmon passes no USER to the runtime podman runs in its user namespace (runc: !ok || u != "root").
+  assert.equal(isRootless(nsRoot, 'auto', {}), true);
+  assert.equal(isRootless(nsRoot, 'auto', { USER: '' }), true);
   assert.equal(isRootless(root, 'true', {}), true);
   assert.equal(isRootless(user, 'false', {}), false);
 });

@@ -1,0 +1,61 @@
+// The runtime run as uid 0 inside a user namespace it did not make, the way podman runs it (through
+// conmon, with no USER and no --root), against runc doing the same: the state root is
+// $XDG_RUNTIME_DIR/<runtime>, devices are bound from the host (mknod is refused there) and setgroups,
+// which `unshare -r` denies, is not attempted.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { cleanup, makeBundle, missingPrerequisites, runtimeCommand, runtimeEnv, tempDir, uniqueId, SELF, type Runtime, type Spec } from './harness.js';
+
+after(cleanup);
+
+const missing = missingPrerequisites();
+if (missing) throw new Error(missing);
+
+/** A config that makes no user namespace of its own: the container stays in the caller's. */
+function withoutUserNamespace(c: Spec): void {
+  c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== 'user');
+  delete c.linux!.uidMappings;
+  delete c.linux!.gidMappings;
+}
+
+/** `create`, `state`, `start`, `delete` of one container, all inside one `unshare -r`, USER unset. */
+function lifecycleInUserNamespace(rt: Runtime, xdg: string): { status: number | null; stdout: string; stderr: string } {
+  const bundle = makeBundle({
+    args: ['sh', '-c', 'ls -ln /dev/null /dev/zero | cut -c1-10; grep -E "^(Groups|Uid)" /proc/self/status; cat /proc/self/uid_map'],
+    mutate: withoutUserNamespace,
+  });
+  const [cmd, pre] = runtimeCommand(rt);
+  const id = uniqueId('ns');
+  const rtCmd = [cmd, ...pre].map((a) => `'${a}'`).join(' ');
+  const script = [
+    `${rtCmd} create --bundle '${bundle.dir}' ${id} || exit 10`,
+    `ls "$XDG_RUNTIME_DIR"/*/ | grep -qx ${id} || { echo "no ${id} under $XDG_RUNTIME_DIR/*/"; exit 11; }`,
+    `${rtCmd} state ${id} | grep -q '"status": *"created"' || exit 12`,
+    `${rtCmd} start ${id} || exit 13`,
+    `for i in $(seq 100); do ${rtCmd} state ${id} | grep -q '"stopped"' && break; sleep 0.1; done`,
+    `${rtCmd} delete ${id} || exit 14`,
+  ].join('\n');
+  const env = runtimeEnv({ XDG_RUNTIME_DIR: xdg });
+  delete env.USER;
+  const r = spawnSync('unshare', ['-r', 'sh', '-c', script], { env, encoding: 'utf8', timeout: 30_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('as uid 0 in a user namespace with USER unset: state under XDG_RUNTIME_DIR, devices bound, no setgroups (as runc)', () => {
+  const out: Record<Runtime, ReturnType<typeof lifecycleInUserNamespace>> = {} as never;
+  const dirs: Record<Runtime, string[]> = {} as never;
+  for (const rt of ['runc', 'tsrunc'] as const) {
+    const xdg = tempDir(`xdg-${rt}`, 0o700);
+    out[rt] = lifecycleInUserNamespace(rt, xdg);
+    dirs[rt] = readdirSync(xdg);
+  }
+  const ctx = `\nrunc: ${JSON.stringify(out.runc)}\ntsrunc: ${JSON.stringify(out.tsrunc)}`;
+  assert.equal(out.runc.status, 0, `runc failed${ctx}`);
+  assert.equal(out.tsrunc.status, 0, `tsrunc failed${ctx}`);
+  assert.equal(out.tsrunc.stdout, out.runc.stdout, `outputs differ${ctx}`);
+  assert.match(out.tsrunc.stdout, /^crw-rw-rw-/m);
+  assert.deepEqual(dirs.runc, ['runc']);
+  assert.deepEqual(dirs.tsrunc, [SELF ? 'runc' : 'tsrunc']);
+});
