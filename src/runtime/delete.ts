@@ -11,12 +11,28 @@ import { releaseCgroup } from './cgroup.js';
 
 const SIGKILL = 9;
 
-/** Deletes container `id`. Two concurrent deletes serialise on the directory lock; the second finds nothing. */
+/**
+ * Deletes container `id`. Two concurrent deletes serialise on the directory lock; the second finds
+ * nothing. With `force` a container that does not exist is not an error, as in runc: engines
+ * (podman after a failed create) delete --force what may never have been made.
+ */
 export async function deleteContainer(ctx: Context, id: string, force: boolean): Promise<void> {
-  const dirFd = ctx.store.openDir(id);
+  let dirFd: number;
+  try {
+    dirFd = ctx.store.openDir(id);
+  } catch (e) {
+    if (force && isTsruncError(e, 'not-found')) return;
+    throw e;
+  }
   try {
     native.flock(dirFd, true, true);
-    const state = ctx.store.load(id); // not-found when another delete won the race
+    let state;
+    try {
+      state = ctx.store.load(id); // not-found when another delete won the race
+    } catch (e) {
+      if (force && isTsruncError(e, 'not-found')) return;
+      throw e;
+    }
     const status = liveStatus(state);
     assertCanDelete(id, status, force);
     if (status !== 'stopped') {

@@ -284,6 +284,21 @@ describe('lifecycle', { skip: missingPrerequisites() }, () => {
     assert.deepEqual(seen.tsrunc, seen.runc);
   });
 
+  // podman deletes with --force after a create that failed, whether or not the container was made.
+  test('delete of a container that does not exist: an error, but with --force silent success', async () => {
+    const bundle = makeBundle({ args: ['true'] });
+    const seen: Record<string, unknown[]> = {};
+    for (const rt of RUNTIMES) {
+      const s = new Session(rt, bundle);
+      const id = uniqueId('nodel');
+      const plain = await s.run(['delete', id]);
+      const forced = await s.run(['delete', '--force', id]);
+      seen[rt] = [plain.code, /does not exist/.test(plain.stderr), forced.code, forced.stdout, forced.stderr];
+    }
+    assert.deepEqual(seen.runc, [1, true, 0, '', '']);
+    assert.deepEqual(seen.tsrunc, seen.runc);
+  });
+
   test('a second create of the same id fails and leaves the first alone', async () => {
     const bundle = makeBundle({ args: ['sleep', '300'] });
     const seen: Record<string, unknown[]> = {};
