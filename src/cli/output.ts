@@ -32,7 +32,11 @@ export function formatLogLine(format: LogFormat, level: Level, msg: string, time
   return `time="${time}" level=${level} msg=${JSON.stringify(msg)}\n`;
 }
 
-/** Where log lines go: the --log file (when given) and, for warnings and errors, stderr. */
+/**
+ * Where log lines go, as runc's logrus sends them: errors to the --log file (when given) and stderr;
+ * warnings and debug lines to the --log file, or to stderr when there is none. Engines give the
+ * runtime the container's own stdio, so a warning on stderr would land in the container's log.
+ */
 export class Log {
   constructor(
     private readonly file: string | undefined,
@@ -43,7 +47,8 @@ export class Log {
   private toFile(level: Level, msg: string): void {
     if (this.file === undefined) return;
     try {
-      appendFileSync(this.file, formatLogLine(this.format, level, msg, new Date().toISOString()));
+      // RFC 3339 to the second, as logrus stamps runc's lines.
+      appendFileSync(this.file, formatLogLine(this.format, level, msg, new Date().toISOString().replace(/\.\d+Z$/, 'Z')));
     } catch {
       // the log is best effort; the error still reaches stderr
     }
@@ -56,7 +61,7 @@ export class Log {
 
   warn(msg: string): void {
     this.toFile('warning', msg);
-    err(`tsrunc: warning: ${msg}\n`);
+    if (this.file === undefined) err(`tsrunc: warning: ${msg}\n`);
   }
 
   debug(msg: string): void {
