@@ -2,6 +2,8 @@
 import { TsruncError } from '../errors.js';
 import { Log, type LogFormat } from './output.js';
 import { makeContext, type Context } from '../runtime/context.js';
+import { splitExecArgs, commandIndex } from './exec-args.js';
+import type { CAC } from 'cac';
 
 let current: Log = new Log(undefined, 'text', false);
 
@@ -28,6 +30,46 @@ export function setupLog(flags: Record<string, unknown>): Log {
 export function spellDashedBooleans(argv: string[]): string[] {
   const end = argv.indexOf('--');
   return argv.map((a, i) => ((end < 0 || i < end) && a === '--systemd-cgroup' ? '--systemd-cgroup=true' : a));
+}
+
+/**
+ * Go's flag rule, which runc's command line follows: a flag that takes a value takes the next argument
+ * whatever it is, so `update --memory-swap -1 ID` means -1 (mri would read "-1" as a flag of its own).
+ * Each such pair (up to a "--") is spelled `flag=value`. `valueFlags` holds the spellings ("--memory",
+ * "-m") of the flags of the command and the global ones that require a value.
+ */
+export function spellFlagValues(argv: string[], valueFlags: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return [...out, ...argv.slice(i)];
+    const next = argv[i + 1];
+    if (valueFlags.has(a) && next !== undefined && next.startsWith('-') && next !== '--') {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+/** The spellings ("--memory", "-m") of the options that require a value (`<…>` in cac). */
+export function valueFlagSpellings(options: readonly { rawName: string; required?: boolean }[]): Set<string> {
+  const out = new Set<string>();
+  for (const o of options) {
+    if (o.required !== true) continue;
+    for (const part of o.rawName.split(',')) out.add(part.trim().split(/[\s<[]/)[0]!);
+  }
+  return out;
+}
+
+/** argv as cac must see it to read it as runc does (exec's command, dashed booleans, Go's flag values). */
+export function prepareArgv(cli: CAC, argv: string[]): string[] {
+  const split = splitExecArgs(argv);
+  const command = cli.commands.find((c) => c.isMatched(split[commandIndex(split)] ?? ''));
+  const valueFlags = valueFlagSpellings([...cli.globalCommand.options, ...(command?.options ?? [])]);
+  return spellFlagValues(spellDashedBooleans(split), valueFlags);
 }
 
 /** The runtime context for the global flags (--root, --rootless). */

@@ -12,16 +12,21 @@ const EXEC_VALUE = new Set(['--process', '-p', '--pid-file', '--env', '-e', '--c
  */
 const EXEC_DASHED_BOOLEAN = new Set(['--ignore-paused']);
 
-/** argv with "--" inserted after exec's container id (unchanged for other commands or when present). */
-export function splitExecArgs(argv: string[]): string[] {
+/** The index of the command word in argv (after node, the script and the global flags before it). */
+export function commandIndex(argv: string[]): number {
   let i = 2;
-  // Global flags before the command.
   while (i < argv.length && argv[i]!.startsWith('-') && argv[i] !== '--') {
     const a = argv[i]!;
     if (GLOBAL_VALUE.has(a)) i += 2;
     else if (a === '--rootless' && ['true', 'false', 'auto'].includes(argv[i + 1] ?? '')) i += 2;
     else i += 1;
   }
+  return i;
+}
+
+/** argv with "--" inserted after exec's container id (unchanged for other commands or when present). */
+export function splitExecArgs(argv: string[]): string[] {
+  let i = commandIndex(argv);
   if (argv[i] !== 'exec') return argv;
   const out = argv.slice(0, i + 1);
   i += 1;

@@ -1,15 +1,14 @@
 // Entry point of the tsrunc command: parse, run one command, print an error once as one line
 // (the stack only with --debug), exit with runc's codes.
 import { createCLI } from './create-cli.js';
-import { splitExecArgs } from './exec-args.js';
-import { log, setupLog, spellDashedBooleans } from './common.js';
+import { log, setupLog, prepareArgv } from './common.js';
 import { TsruncError } from '../errors.js';
 
 async function main(argv: string[]): Promise<number> {
   const cli = createCLI();
   let parsed;
   try {
-    parsed = cli.parse(spellDashedBooleans(splitExecArgs(argv)), { run: false });
+    parsed = cli.parse(prepareArgv(cli, argv), { run: false });
     setupLog(parsed.options);
   } catch (e) {
     log().error(oneLine(e));

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { filterPsOutput } from '../../src/cli/ps.js';
 import { resourcesFromFlags, bytesArg } from '../../src/cli/update.js';
 import { parseDuration } from '../../src/cli/events.js';
-import { spellDashedBooleans } from '../../src/cli/common.js';
+import { spellDashedBooleans, prepareArgv } from '../../src/cli/common.js';
+import { createCLI } from '../../src/cli/create-cli.js';
 import { statsJson } from '../../src/runtime/cgroup-ops.js';
 import { TsruncError } from '../../src/errors.js';
 
@@ -59,4 +60,29 @@ test('--systemd-cgroup keeps the command after it', () => {
 test('stats JSON writes "no limit" as runc does', () => {
   const json = statsJson({ type: 'stats', id: 'c', data: { pids: { current: 1, limit: Number.MAX_SAFE_INTEGER + 1 } } as never });
   assert.equal(json, '{"type":"stats","id":"c","data":{"pids":{"current":1,"limit":18446744073709551615}}}');
+});
+
+/** What cac reads from a command line prepared as main.ts prepares it. */
+function parsed(...args: string[]): { args: readonly string[]; options: Record<string, unknown> } {
+  const cli = createCLI();
+  const r = cli.parse(prepareArgv(cli, ['node', 'tsrunc', ...args]), { run: false });
+  return { args: r.args, options: r.options };
+}
+
+test('a flag that takes a value takes the next argument even when it starts with "-" (Go\'s flag rule, as runc)', () => {
+  const up = parsed('update', '--memory-swap', '-1', '--cpu-quota', '-1', '--pids-limit', '-1', '--memory', '-1', 'c1');
+  assert.deepEqual(up.args, ['c1']);
+  assert.deepEqual([up.options.memorySwap, up.options.cpuQuota, up.options.pidsLimit, up.options.memory], [-1, -1, -1, -1]);
+  assert.equal(up.options['1'], undefined, 'no flag "-1"');
+  assert.deepEqual(resourcesFromFlags(up.options), { memory: { limit: -1, swap: -1 }, cpu: { quota: -1 }, pids: { limit: -1 } });
+  // Global value flags too, before or after the command; a boolean flag (delete -f) keeps its meaning.
+  assert.equal(parsed('--root', '-r', 'state', 'c1').options.root, '-r');
+  const del = parsed('delete', '-f', 'c1');
+  assert.deepEqual([del.args, del.options.force], [['c1'], true]);
+  // exec: its own value flags, and the command after the id stays untouched.
+  const ex = parsed('exec', '--cwd', '-x', 'c1', 'ls', '--memory', '-1');
+  assert.equal(ex.options.cwd, '-x');
+  assert.deepEqual(ex.options['--'], ['ls', '--memory', '-1']);
+  // "--" is never taken as a value.
+  assert.deepEqual(parsed('update', 'c1', '--memory', '--').options.memory, true);
 });
