@@ -3,7 +3,8 @@
 // OOM-kills a process of the container, until the container is gone.
 import { TsruncError } from '../errors.js';
 import { context, oneId } from './common.js';
-import { eventsTarget, readStats, oomKills, cgroupAlive, statsJson } from '../runtime/cgroup-ops.js';
+import { eventsTarget, readStats, oomKills, cgroupAlive } from '../runtime/cgroup-ops.js';
+import { goJson } from '../linux/cgroups/stats.js';
 import { isSameLiveProcess } from '../linux/proc.js';
 import { out } from './output.js';
 
@@ -11,7 +12,7 @@ export async function action(args: string[], flags: Record<string, unknown>): Pr
   const id = oneId(args, 'events');
   const intervalMs = parseDuration(String(flags.interval ?? '5s'));
   const { state, dir } = eventsTarget(context(flags), id);
-  const emit = (type: string, data?: ReturnType<typeof readStats>) => out(statsJson(data === undefined ? { type, id } : { type, id, data }) + '\n');
+  const emit = (type: string, data?: ReturnType<typeof readStats>) => out(goJson(data === undefined ? { type, id } : { type, id, data }) + '\n');
   if (flags.stats === true) {
     emit('stats', readStats(dir));
     return 0;

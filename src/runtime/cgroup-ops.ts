@@ -8,7 +8,8 @@ import type { Context } from './context.js';
 import { liveStatus } from './live-status.js';
 import { assertCanKill } from './status.js';
 import { containerCgroupDir } from './cgroup.js';
-import { cgroupPids, setFrozen, signalAll, parseKeyed, readCgroupFile, readNumber, cgroupExists } from '../linux/cgroups/files.js';
+import { cgroupPids, setFrozen, signalAll, readCgroupFile, cgroupExists } from '../linux/cgroups/files.js';
+import { runcStats, parseFlatKeyed, type RuncStats } from '../linux/cgroups/stats.js';
 import { driverFor } from '../linux/cgroups/select.js';
 import { readCgroupHost } from '../linux/cgroups/host.js';
 
@@ -58,15 +59,6 @@ export async function updateContainer(ctx: Context, id: string, resources: Linux
   }
 }
 
-/** runc's `events` statistics (the fields cgroup v2 has), under runc's JSON names. */
-export interface Stats {
-  cpu: { usage: { total: number; percpu?: number[]; kernel: number; user: number }; throttling: { periods: number; throttled_periods: number; throttled_time: number } };
-  memory: { usage: { usage: number; limit: number; max: number; failcnt: number }; swap_usage: { usage: number; limit: number; max: number; failcnt: number }; cache: number; raw: Record<string, number> };
-  pids: { current: number; limit: number };
-  blkio: Record<string, never>;
-  hugetlb: Record<string, { usage: number; max: number; failcnt: number }>;
-}
-
 /** The state and cgroup directory of a container that `events` may watch. */
 export function eventsTarget(ctx: Context, id: string): { state: StateFile; dir: string } {
   const state = ctx.store.load(id);
@@ -75,38 +67,9 @@ export function eventsTarget(ctx: Context, id: string): { state: StateFile; dir:
   return { state, dir: containerCgroupDir(state, 'events') };
 }
 
-/** "max": runc prints the largest uint64 (see statsJson, which writes it exactly). */
-const U64_MAX = Number.MAX_SAFE_INTEGER + 1;
-
-/** Reads the statistics of a cgroup directory (what is missing reads 0, as in runc's JSON). */
-export function readStats(dir: string): Stats {
-  const cpu = parseKeyed(readCgroupFile(dir, 'cpu.stat'));
-  const mem = parseKeyed(readCgroupFile(dir, 'memory.stat'));
-  const memEvents = parseKeyed(readCgroupFile(dir, 'memory.events'));
-  const swapEvents = parseKeyed(readCgroupFile(dir, 'memory.swap.events'));
-  const limit = (f: string): number => {
-    const v = readNumber(dir, f);
-    return v === null || v === undefined ? U64_MAX : v;
-  };
-  const hugetlb: Stats['hugetlb'] = {};
-  for (const size of hugetlbSizes(dir)) {
-    hugetlb[size] = { usage: readNumber(dir, `hugetlb.${size}.current`) ?? 0, max: 0, failcnt: parseKeyed(readCgroupFile(dir, `hugetlb.${size}.events`)).max ?? 0 };
-  }
-  return {
-    cpu: {
-      usage: { total: (cpu.usage_usec ?? 0) * 1000, kernel: (cpu.system_usec ?? 0) * 1000, user: (cpu.user_usec ?? 0) * 1000 },
-      throttling: { periods: cpu.nr_periods ?? 0, throttled_periods: cpu.nr_throttled ?? 0, throttled_time: (cpu.throttled_usec ?? 0) * 1000 },
-    },
-    memory: {
-      usage: { usage: readNumber(dir, 'memory.current') ?? 0, limit: limit('memory.max'), max: readNumber(dir, 'memory.peak') ?? 0, failcnt: memEvents.max ?? 0 },
-      swap_usage: { usage: readNumber(dir, 'memory.swap.current') ?? 0, limit: limit('memory.swap.max'), max: readNumber(dir, 'memory.swap.peak') ?? 0, failcnt: swapEvents.fail ?? 0 },
-      cache: mem.file ?? 0,
-      raw: mem,
-    },
-    pids: { current: readNumber(dir, 'pids.current') ?? cgroupPids(dir).length, limit: readNumber(dir, 'pids.max') ?? 0 },
-    blkio: {},
-    hugetlb,
-  };
+/** The statistics of a cgroup directory, as runc's `events` prints them. */
+export function readStats(dir: string): RuncStats {
+  return runcStats({ read: (file) => readCgroupFile(dir, file), hugepageSizes: hugetlbSizes(dir), processCount: () => cgroupPids(dir).length });
 }
 
 /** The huge page sizes the cgroup accounts ("2MB", "1GB"…), from its hugetlb.<size>.current files. */
@@ -120,14 +83,9 @@ function hugetlbSizes(dir: string): string[] {
   }
 }
 
-/** The stats as runc's JSON: an unlimited value is 18446744073709551615, written exactly. */
-export function statsJson(event: { type: string; id: string; data?: Stats }): string {
-  return JSON.stringify(event).replace(new RegExp(`:${U64_MAX}(?=[,}])`, 'g'), ':18446744073709551615');
-}
-
 /** The oom_kill counter of memory.events (0 when the memory controller is absent). */
 export function oomKills(dir: string): number {
-  return parseKeyed(readCgroupFile(dir, 'memory.events')).oom_kill ?? 0;
+  return Number(parseFlatKeyed(readCgroupFile(dir, 'memory.events')).get('oom_kill') ?? 0n);
 }
 
 /** True while the container's cgroup still exists. */

@@ -1,5 +1,5 @@
 // The pure parts of the cgroup commands: runc's ps filter, update's flags and sizes, events' durations,
-// and the spelling fix for dashed boolean global flags.
+// and how the command line is prepared for cac (dashed booleans, flag values starting with "-").
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { filterPsOutput } from '../../src/cli/ps.js';
@@ -7,7 +7,6 @@ import { resourcesFromFlags, bytesArg } from '../../src/cli/update.js';
 import { parseDuration } from '../../src/cli/events.js';
 import { spellDashedBooleans, prepareArgv } from '../../src/cli/common.js';
 import { createCLI } from '../../src/cli/create-cli.js';
-import { statsJson } from '../../src/runtime/cgroup-ops.js';
 import { TsruncError } from '../../src/errors.js';
 
 const PS = `UID          PID    PPID  C STIME TTY          TIME CMD
@@ -55,11 +54,6 @@ test('events --interval takes Go durations', () => {
 test('--systemd-cgroup keeps the command after it', () => {
   assert.deepEqual(spellDashedBooleans(['node', 'tsrunc', '--systemd-cgroup', 'run', 'x']), ['node', 'tsrunc', '--systemd-cgroup=true', 'run', 'x']);
   assert.deepEqual(spellDashedBooleans(['exec', 'x', '--', 'prog', '--systemd-cgroup']), ['exec', 'x', '--', 'prog', '--systemd-cgroup']);
-});
-
-test('stats JSON writes "no limit" as runc does', () => {
-  const json = statsJson({ type: 'stats', id: 'c', data: { pids: { current: 1, limit: Number.MAX_SAFE_INTEGER + 1 } } as never });
-  assert.equal(json, '{"type":"stats","id":"c","data":{"pids":{"current":1,"limit":18446744073709551615}}}');
 });
 
 /** What cac reads from a command line prepared as main.ts prepares it. */

@@ -75,6 +75,22 @@ if [ "$(id -u)" = 0 ]; then
   check "delete --force" ts delete --force rmem
   kill $EV 2>/dev/null
   check "the directory is gone" test ! -e "$D"
+
+  # runc 1.1.5 (the host's, copied in by run.sh) and tsrunc run the same container: `events --stats`
+  # must print the same fields in the same order, with the same limits (issue 5: runc's JSON).
+  bundles '{
+    "stat-runc": {"args": ["sleep", "1000"], "cgroupsPath": "/tsrunc-test/stat-runc", "resources": {"memory": {"limit": 67108864, "swap": 134217728}, "pids": {"limit": 50}}},
+    "stat-ts": {"args": ["sleep", "1000"], "cgroupsPath": "/tsrunc-test/stat-ts", "resources": {"memory": {"limit": 67108864, "swap": 134217728}, "pids": {"limit": 50}}}
+  }'
+  RR=$ROOT/runc
+  check "runc ($(./vm-runc --version 2>&1 | head -1)) runs the container" ./vm-runc --root "$RR" run -d --bundle "$B/stat-runc" stat-runc
+  check "tsrunc runs the same container" ts run -d --bundle "$B/stat-ts" stat-ts
+  ./vm-runc --root "$RR" events --stats stat-runc > "$B/runc.json"
+  ts events --stats stat-ts > "$B/tsrunc.json"
+  check "events --stats: the fields and values runc prints" node test/vm/compare-stats.mjs "$B/runc.json" "$B/tsrunc.json"
+  check "memory.swap is memory plus swap, as runc reports it on cgroup v2" grep -q '"swap":{"limit":134217728,' "$B/tsrunc.json"
+  ./vm-runc --root "$RR" delete --force stat-runc
+  check "delete --force" ts delete --force stat-ts
   echo "1..$n"
   rm -rf "$B" "$ROOT"
   if declare -F vm_as_tester >/dev/null; then

@@ -217,24 +217,6 @@ export function cgroupExists(dir: string): boolean {
   }
 }
 
-/** Parses a flat-keyed cgroup file ("key value" lines) into numbers. */
-export function parseKeyed(text: string | null): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const l of (text ?? '').split('\n')) {
-    const [k, v] = l.trim().split(/\s+/);
-    if (k !== undefined && k !== '' && v !== undefined) out[k] = v === 'max' ? Number.MAX_SAFE_INTEGER : Number(v);
-  }
-  return out;
-}
-
-/** A single-value cgroup file as a number ("max" → null), or undefined when it is absent. */
-export function readNumber(dir: string, file: string): number | null | undefined {
-  const t = read(join(dir, file));
-  if (t === null) return undefined;
-  const v = t.trim().split(/\s+/)[0] ?? '';
-  return v === 'max' ? null : Number(v);
-}
-
 /** Reads a cgroup file's text, or null. */
 export function readCgroupFile(dir: string, file: string): string | null {
   return read(join(dir, file));
