@@ -2,8 +2,9 @@
 // the container's own cgroup (its cgroup namespace root), freeze, ps, kill --all, limits, removal.
 import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { makeBundle, runRuntime, freshStateRoot, cleanup, uniqueId, waitFor, parseState, hasNamespace, setNamespace, type Spec } from './harness.js';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { makeBundle, runRuntime, freshStateRoot, cleanup, uniqueId, waitFor, parseState, hasNamespace, setNamespace, stateLeftovers, type Spec } from './harness.js';
+import { createStartDeleteCycles } from './cgroup-cycles.js';
 
 afterEach(cleanup);
 after(cleanup);
@@ -92,4 +93,17 @@ test('root: limits are written where the cgroup2 hierarchy has the controller, a
     assert.equal((await runRuntime('tsrunc', ['delete', '--force', id], { root })).code, 0);
   }
   assert.equal(existsSync(dir), false);
+});
+
+test('root: 100 create/start/delete cycles leave no cgroup directory (nor process, nor state) behind', async () => {
+  const root = freshStateRoot('tsrunc');
+  const tag = uniqueId('cyc');
+  const mount = cgroup2Mount();
+  const { paths, orphans } = await createStartDeleteCycles(root, tag, 100, (p) => mount + p);
+  assert.equal(paths.size, 100);
+  assert.equal(orphans.length, 10, 'ten forked children were left behind for delete to kill');
+  const parent = expectedPath(tag).slice(0, expectedPath(tag).lastIndexOf('/'));
+  for (const p of paths) assert.match(p, new RegExp(`^${parent}/${tag}-\\d+$`), 'next to our own cgroup');
+  assert.deepEqual(readdirSync(mount + parent).filter((n) => n.startsWith(tag)), [], `no directory of ours left in ${mount + parent}`);
+  assert.deepEqual(stateLeftovers(root), [], 'no state left');
 });
