@@ -223,15 +223,22 @@ static void early_ops(struct tsr_child *c) {
 }
 
 /* Reports op i's failure where the parent is listening: the sync socket before the start barrier,
- * the start connection after it (release() reads the errno). */
+ * the start connection after it (struct tsr_conn_fail: `start` names the op's config field, e.g. a
+ * deferred seccomp load, not only the errno). */
 static _Noreturn void op_fail(struct tsr_child *c, uint32_t i, int err) {
+  const char *step = c->step ? c->step : "op";
   if (c->syncfd >= 0) {
-    tsr_send(c->syncfd, MSG_ERROR, (int32_t)i, err, 0, c->step ? c->step : "op");
+    tsr_send(c->syncfd, MSG_ERROR, (int32_t)i, err, 0, step);
   } else if (c->connfd >= 0) {
-    int32_t e = err;
-    ssize_t n;
-    do n = write(c->connfd, &e, sizeof e);
-    while (n < 0 && errno == EINTR);
+    struct tsr_conn_fail f;
+    memset(&f, 0, sizeof f);
+    f.err = err > 0 ? err : EIO;
+    f.index = (int32_t)i;
+    size_t n = strlen(step);
+    memcpy(f.step, step, n < TSR_STEP_LEN - 1 ? n : TSR_STEP_LEN - 1);
+    ssize_t w; /* one small write on a stream socket: all of it or nothing */
+    do w = write(c->connfd, &f, sizeof f);
+    while (w < 0 && errno == EINTR);
   }
   _exit(tsr_op_slot(c->p, i, 0) == OP_EXEC ? 127 : 1);
 }

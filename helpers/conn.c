@@ -93,12 +93,16 @@ static int read_full(int fd, void *buf, size_t len) {
   return 0;
 }
 
-/* The next event on the start connection. out[0]: 0 the child exec'd (EOF); 1 it failed, out[1] its
- * errno; 2 a hook point, out[1] its tag, out[2] the namespace mask, the namespace fds in fds. */
-TSR_API int tsrunc_conn_next(int fd, int32_t *out, int32_t *fds, int maxfds) {
+/* The next event on the start connection. out[0]: 0 the child exec'd (EOF); 1 an op failed after the
+ * barrier, out[1] its errno, out[2] its index (-1 unknown), its step (the failing call) in `step`
+ * (TSR_STEP_LEN bytes, NUL-terminated); 2 a hook point, out[1] its tag, out[2] the namespace mask, the
+ * namespace fds in fds. */
+TSR_API int tsrunc_conn_next(int fd, int32_t *out, int32_t *fds, int maxfds, char *step) {
   int32_t word = 0;
   int r = recv_with_fds(fd, &word, sizeof word, fds, maxfds);
-  out[0] = out[1] = out[2] = 0;
+  out[0] = out[1] = 0;
+  out[2] = -1;
+  memset(step, 0, TSR_STEP_LEN);
   if (r < 0) return r;
   if (r == 0) return 0;
   if (r < (int)sizeof word && read_full(fd, (char *)&word + r, sizeof word - (size_t)r) < 0) {
@@ -120,6 +124,11 @@ TSR_API int tsrunc_conn_next(int fd, int32_t *out, int32_t *fds, int maxfds) {
   }
   out[0] = 1;
   out[1] = word > 0 ? word : EIO;
+  struct tsr_conn_fail f;
+  if (read_full(fd, (char *)&f + sizeof word, sizeof f - sizeof word) == 0) {
+    out[2] = f.index;
+    memcpy(step, f.step, TSR_STEP_LEN - 1);
+  }
   return 0;
 }
 

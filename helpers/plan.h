@@ -106,6 +106,13 @@ struct tsr_msg {
   char step[TSR_STEP_LEN];
 };
 
+/* A failure after the start barrier, on the start connection: err (> 0, so never TSR_CONN_HOOK) first. */
+struct tsr_conn_fail {
+  int32_t err;
+  int32_t index; /* the failing op */
+  char step[TSR_STEP_LEN];
+};
+
 /* The parsed, validated plan plus everything the child needs, all prepared by the parent. */
 struct tsr_plan {
   const uint64_t *slots; /* the (copied) buffer */

@@ -21,7 +21,9 @@
  *   `start` (release)                                   child, blocked in accept4 on the start socket
  *   connect + 1 byte --------------------------------> read 1 byte, close listen socket, more ops, execve
  *        <------------------------------------------- EOF (conn is CLOEXEC): exec succeeded
- *        <------------------------------------------- 4 bytes errno: exec (or a later op) failed
+ *        <------------------------------------------- [errno index step] (struct tsr_conn_fail):
+ *                                                       an op after the barrier failed (a deferred
+ *                                                       seccomp load, execve ...), then _exit
  *
  * Every child -> parent record is a fixed-size struct tsr_msg (32 bytes); parent -> child is one byte.
  * EOF on either side means the other end is gone: the child then _exits, the parent reports "eof".

@@ -38,7 +38,7 @@ export interface Native {
   /** Connect to a start socket and send the start byte: the connected fd or -errno. */
   startConnect(path: string): number;
   /** Next event of a start connection: out = [kind (0 exec'd, 1 failed, 2 hook point), errno|tag, mask]. */
-  connNext(fd: number, out: Int32Array, fds: Int32Array, maxFds: number): number;
+  connNext(fd: number, out: Int32Array, fds: Int32Array, maxFds: number, step: Uint8Array): number;
   /** tsrunc_wait with a timeout: -ETIMEDOUT leaves the process alone. */
   waitTimeout(pidfd: number, timeoutMs: number): number;
   waitTimeoutAsync(pidfd: number, timeoutMs: number, cb: (err: unknown, result: number) => void): void;
@@ -119,7 +119,7 @@ function load(): Native {
     sendFd: lib.func('int tsrunc_send_fd(const char *path, const uint8_t *data, size_t len, int fd)'),
     recvFds: lib.func('int tsrunc_recv_fds(int fd, uint8_t *buf, size_t len, int timeout_ms, int32_t *fds, int maxfds)'),
     startConnect: lib.func('int tsrunc_start_connect(const char *path)'),
-    connNext: lib.func('int tsrunc_conn_next(int fd, int32_t *out, int32_t *fds, int maxfds)'),
+    connNext: lib.func('int tsrunc_conn_next(int fd, int32_t *out, int32_t *fds, int maxfds, uint8_t *step)'),
     waitTimeout,
     setWinsize: lib.func('int tsrunc_set_winsize(int fd, int rows, int cols)'),
     ttyRaw: lib.func('int tsrunc_tty_raw(int fd, uint8_t *saved, size_t len)'),

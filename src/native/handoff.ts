@@ -37,8 +37,14 @@ export function closeNamespaceFds(ns: NamespaceFds): void {
   ns.fds = [];
 }
 
-/** What happens next on a start connection. */
-export type ConnEvent = { type: 'exec' } | { type: 'failed'; errno: number } | { type: 'hook-point'; tag: number; ns: NamespaceFds };
+/** What happens next on a start connection: the init exec'd, an op after the barrier failed (`index`
+ * -1 when the init could not say which, `step` the failing call), or it stopped at a hook point. */
+export type ConnEvent =
+  | { type: 'exec' }
+  | { type: 'failed'; errno: number; index: number; step: string }
+  | { type: 'hook-point'; tag: number; ns: NamespaceFds };
+
+const STEP_LEN = 16;
 
 /** Connects to the start socket and sends the start byte; throws with `errno` when nobody listens. */
 export function startConnect(path: string): number | { errno: number } {
@@ -50,10 +56,11 @@ export function startConnect(path: string): number | { errno: number } {
 export function connNext(fd: number): ConnEvent {
   const out = new Int32Array(3);
   const fds = new Int32Array(HOOK_NAMESPACES.length);
-  const r = native().connNext(fd, out, fds, fds.length);
-  if (r < 0) return { type: 'failed', errno: -r };
+  const step = new Uint8Array(STEP_LEN);
+  const r = native().connNext(fd, out, fds, fds.length, step);
+  if (r < 0) return { type: 'failed', errno: -r, index: -1, step: 'recvmsg' };
   if (out[0] === 0) return { type: 'exec' };
-  if (out[0] === 1) return { type: 'failed', errno: out[1]! };
+  if (out[0] === 1) return { type: 'failed', errno: out[1]!, index: out[2]!, step: Buffer.from(step.subarray(0, step.indexOf(0) < 0 ? STEP_LEN : step.indexOf(0))).toString('latin1') };
   return { type: 'hook-point', tag: out[1]!, ns: namespaceFds(out[2]!, [...fds].filter((f) => f >= 0)) };
 }
 

@@ -20,7 +20,7 @@ import type { Spawned } from '../native/plan.js';
 import { validateId } from './state-store.js';
 import type { Context } from './context.js';
 import { sendSeccompListener } from './seccomp-listener.js';
-import { childFailure } from './child-errors.js';
+import { childFailure, startOpOrigins } from './child-errors.js';
 import { mappedUserNamespace, idmapTree } from './idmapped-tree.js';
 import { nowTimestamp } from './time.js';
 import { hooksToKeep, runCreateHooks, runHostHooksWarn } from './hooks.js';
@@ -159,6 +159,8 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     if (stat === null) throw new TsruncError('init-failed', 'container init exited during create');
     state.pid = spawned.pid;
     state.pidStartTime = stat.startTime;
+    const startOps = startOpOrigins(plan.ops);
+    if (startOps.length > 0) state.startOps = startOps;
     state.status = 'created';
     ctx.store.save(state);
     if (master >= 0 && opts.consoleSocket !== undefined) {

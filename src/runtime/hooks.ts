@@ -225,20 +225,25 @@ export function runContainerHooks(kind: 'createContainer' | 'startContainer', ho
 
 /**
  * The `start` side of the exec barrier with hook points: connect, run the startContainer hooks when
- * the init stops at its hook point, then learn whether its execve worked. A failing hook hangs up,
- * so the init exits without running the user's process.
+ * the init stops at its hook point, then learn whether its execve worked, or which op after the barrier
+ * failed (a deferred seccomp load, execve itself). A failing hook hangs up, so the init exits without
+ * running the user's process.
  */
 export function releaseWithHooks(
   path: string,
   onHookPoint: (ns: NamespaceFds) => void,
-): { ok: true } | { ok: false; errno: number; step: 'connect' | 'execve' } | { ok: false; step: 'hook'; error: unknown } {
+):
+  | { ok: true }
+  | { ok: false; step: 'connect'; errno: number }
+  | { ok: false; step: 'op'; errno: number; index: number; call: string }
+  | { ok: false; step: 'hook'; error: unknown } {
   const fd = startConnect(path);
   if (typeof fd !== 'number') return { ok: false, errno: fd.errno, step: 'connect' };
   try {
     for (;;) {
       const ev = connNext(fd);
       if (ev.type === 'exec') return { ok: true };
-      if (ev.type === 'failed') return { ok: false, errno: ev.errno, step: 'execve' };
+      if (ev.type === 'failed') return { ok: false, step: 'op', errno: ev.errno, index: ev.index, call: ev.step };
       try {
         onHookPoint(ev.ns);
       } catch (error) {

@@ -5,6 +5,7 @@ import type { Context } from './context.js';
 import { liveStatus, ociState } from './live-status.js';
 import { hooksOf, releaseWithHooks, runContainerHooks, runHostHooksWarn } from './hooks.js';
 import { assertCanStart } from './status.js';
+import { childFailure, opsFromOrigins } from './child-errors.js';
 import type { StateFile } from '../spec/state-schema.js';
 
 /** Starts container `id`; `dirFd` may be passed by a caller that already holds the directory open. */
@@ -25,10 +26,11 @@ export function startContainer(ctx: Context, id: string, held?: { dirFd: number;
       throw r.error;
     }
     if (!r.ok) {
-      if (r.step === 'execve') {
+      if (r.step === 'op') {
+        // The init exits after reporting: a deferred seccomp load, execve itself, ...
         state.status = 'stopped';
         ctx.store.save(state);
-        throw new TsruncError('init-failed', `config.json: /process/args/0: exec: ${native.strerror(r.errno)}`);
+        throw childFailure(opsFromOrigins(state.startOps ?? []), r.index, r.errno, r.call);
       }
       throw new TsruncError('invalid-state', `container "${id}" is not waiting to start: ${native.strerror(r.errno)}`);
     }

@@ -71,6 +71,8 @@ function build() {
         .optional(),
       /** The process that stays with a detached container (stdio, exit status), with its start time. */
       monitor: z.object({ pid: pid(), startTime: str() }).optional(),
+      /** Config fields of the init's ops after the start barrier, by op index: `start` names a failure there. */
+      startOps: z.array(z.object({ index: z.number().int().min(0), pointer: str(), what: str().optional() })).optional(),
       /** The config's hooks that run after create (poststart at start, poststop at delete), kept verbatim. */
       hooks: z.record(z.string(), z.unknown()).optional(),
     },

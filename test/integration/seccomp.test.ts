@@ -4,10 +4,10 @@
 import { after, afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanup, expectSame, makeBundle, missingPrerequisites, processesMentioning, runRuntime, stateLeftovers, tempDir, uniqueId, waitFor, SELF, type Spec } from './harness.js';
-import { missingProbe, podmanSeccomp, withProbe, PODMAN_PROFILE } from './confinement-helpers.js';
+import { cleanup, expectSame, freshStateRoot, makeBundle, missingPrerequisites, parseState, processesMentioning, runRuntime, runtimeEnv, stateLeftovers, tempDir, tsruncBin, uniqueId, waitFor, SELF, type Spec } from './harness.js';
+import { missingProbe, podmanSeccomp, probeBinary, withProbe, PODMAN_PROFILE } from './confinement-helpers.js';
 
 const probe = (...questions: string[]): string[] => ['/bin/probe', ...questions];
 const sh = (script: string): string[] => ['sh', '-c', script];
@@ -142,6 +142,55 @@ describe('seccomp', { skip: missingPrerequisites() || missingProbe() }, () => {
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, /apt-get install libseccomp2/);
     assert.deepEqual(stateLeftovers(r.root), []);
+  });
+
+  test('a filter the kernel refuses to load: create (before the barrier) and start (deferred) name /linux/seccomp', async (t) => {
+    if (SELF) return t.skip('tsrunc wording');
+    // The runtime runs with the kernel's seccomp budget used up (allow-all filters stacked by the probe),
+    // which its container init inherits: seccomp(2) then refuses the container's filter with ENOMEM,
+    // as it would for a runtime nested in a container with long profiles.
+    const underFullBudget = (root: string, args: string[]) =>
+      spawnSync(probeBinary()!, ['--fill-seccomp', '--', process.execPath, tsruncBin(), '--root', root, ...args], { env: runtimeEnv(), encoding: 'utf8', timeout: 60_000 });
+    const line = 'tsrunc: config.json: /linux/seccomp: seccomp: Cannot allocate memory';
+    const profile = ALLOW_BUT([{ names: MKDIR, action: 'SCMP_ACT_ERRNO' }]);
+
+    // noNewPrivileges: the load is deferred to right before execve, after `start` released the barrier.
+    const b = makeBundle({ args: ['true'], mutate: (c) => seccomp(c, profile) });
+    const root = freshStateRoot('tsrunc');
+    const id = uniqueId('full');
+    const created = underFullBudget(root, ['create', '--bundle', b.dir, id]);
+    assert.equal(created.status, 0, created.stderr);
+    const started = await runRuntime('tsrunc', ['start', id], { root });
+    assert.equal(started.code, 1, started.stderr);
+    assert.deepEqual(started.stderr.trim().split('\n'), [line]);
+    assert.equal(parseState(await runRuntime('tsrunc', ['state', id], { root })).status, 'stopped');
+    assert.equal((await runRuntime('tsrunc', ['delete', id], { root })).code, 0);
+    assert.deepEqual(stateLeftovers(root), []);
+    assert.deepEqual(processesMentioning(b.dir), []);
+
+    // Without it the filter is loaded before the capabilities go, during create: same line, nothing left.
+    const b2 = makeBundle({ args: ['true'], mutate: (c) => seccomp(c, profile, false) });
+    const root2 = freshStateRoot('tsrunc');
+    const failed = underFullBudget(root2, ['run', '--bundle', b2.dir, uniqueId('full')]);
+    assert.equal(failed.status, 1, failed.stderr);
+    assert.deepEqual(failed.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('tsrunc: warning:')), [line]);
+    assert.deepEqual(stateLeftovers(root2), []);
+    assert.deepEqual(processesMentioning(b2.dir), []);
+  });
+
+  test('an execve that fails at start names the process, and leaves the container stopped', async (t) => {
+    if (SELF) return t.skip('tsrunc wording (runc reports it at create)');
+    const b = makeBundle({ args: ['/bin/not-a-program'], files: { 'bin/not-a-program': 'neither ELF nor #!\n' } });
+    chmodSync(join(b.rootfs, 'bin/not-a-program'), 0o755);
+    const id = uniqueId('noexec');
+    const created = await runRuntime('tsrunc', ['create', '--bundle', b.dir, id], { cwd: b.dir });
+    assert.equal(created.code, 0, created.stderr);
+    const started = await runRuntime('tsrunc', ['start', id], { root: created.root });
+    assert.equal(started.code, 1);
+    assert.equal(started.stderr, 'tsrunc: config.json: /process/args (/bin/not-a-program): execve: Exec format error\n');
+    assert.equal(parseState(await runRuntime('tsrunc', ['state', id], { root: created.root })).status, 'stopped');
+    assert.equal((await runRuntime('tsrunc', ['delete', id], { root: created.root })).code, 0);
+    assert.deepEqual(stateLeftovers(created.root), []);
   });
 
   test('SCMP_ACT_NOTIFY: the listener fd and the state reach listenerPath, and the agent answers', async (t) => {
