@@ -57,6 +57,8 @@ export interface Native {
   seqpacketPair(out: Int32Array): number;
   /** tsrunc_spawn done by the spawner at `sock` (fds[k] installed there as targets[k]); out as spawn's. */
   spawnRemote(sock: number, plan: Uint8Array, len: number, fds: Int32Array, targets: Int32Array, nfds: number, out: Int32Array): number;
+  /** Loads a device filter (nInsns BPF instructions) and attaches it to a cgroup directory; the verifier's log in `log`. 0 or -errno. */
+  bpfDeviceFilter(cgroupDir: string, insns: Uint8Array, nInsns: number, replaceOld: number, log: Uint8Array, logLen: number): number;
 }
 
 let loaded: Native | undefined;
@@ -131,6 +133,7 @@ function load(): Native {
     spawnRemote: lib.func(
       'int tsrunc_spawn_remote(int sock, const uint8_t *plan, size_t len, const int32_t *fds, const int32_t *targets, int nfds, int32_t *out)',
     ),
+    bpfDeviceFilter: lib.func('int tsrunc_bpf_device_filter(const char *dir, const uint8_t *insns, size_t n, int replace_old, _Out_ uint8_t *log, size_t log_len)'),
     waitTimeoutAsync: (pidfd, ms, cb) => waitTimeout.async(pidfd, ms, cb),
     idmapTree: lib.func('int tsrunc_idmap_tree(int tree, int userns_fd, int recursive, uint64_t attr_set, uint64_t attr_clr)'),
     errnoName: lib.func('const char *tsrunc_errno_name(int err)'),

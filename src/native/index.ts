@@ -225,6 +225,18 @@ export function idmapTree(tree: number, usernsFd: number, recursive: boolean, at
   if (r < 0) throw fail('init-failed', what, 'mount_setattr', -r);
 }
 
+/**
+ * Attaches the device filter `insns` (BPF instructions, 8 bytes each) to the cgroup directory `dir`;
+ * with `replaceOld`, the filters attached there before are detached once it is in.
+ */
+export function attachDeviceFilter(dir: string, insns: Uint8Array, replaceOld: boolean): void {
+  const log = new Uint8Array(16384);
+  const r = native().bpfDeviceFilter(dir, insns, insns.byteLength / 8, replaceOld ? 1 : 0, log, log.byteLength);
+  if (r >= 0) return;
+  const verifier = Buffer.from(log).toString('utf8').replace(/\0[\s\S]*$/, '').trim().split('\n').pop();
+  throw fail('cgroup', `device filter (linux.resources.devices) on ${dir}${verifier ? ` (verifier: ${verifier})` : ''}`, 'bpf', -r);
+}
+
 /** The seccomp listener fd the child sends right after a 'seccomp' message. */
 export function recvListenerFd(s: Spawned, timeoutMs = 10_000): number {
   const r = native().recvFd(s.syncFd, timeoutMs);

@@ -7,7 +7,8 @@ import type { StateFile } from '../spec/state-schema.js';
 import type { Context } from './context.js';
 import { liveStatus } from './live-status.js';
 import { assertCanKill } from './status.js';
-import { containerCgroupDir } from './cgroup.js';
+import { containerCgroupDir, filterDevices } from './cgroup.js';
+import { loadConfig } from '../spec/load.js';
 import { cgroupPids, setFrozen, signalAll, readCgroupFile, cgroupExists } from '../linux/cgroups/files.js';
 import { runcStats, parseFlatKeyed, type RuncStats } from '../linux/cgroups/stats.js';
 import { driverFor } from '../linux/cgroups/select.js';
@@ -52,11 +53,19 @@ export async function updateContainer(ctx: Context, id: string, resources: Linux
   const rec = state.cgroup;
   if (rec === undefined || rec.driver === 'disabled') throw new TsruncError('cgroup', `update: container "${id}" has no cgroup (it was created without one)`);
   const driver = await driverFor(rec, readCgroupHost(), ctx.rootless, ctx.env);
+  let warnings: string[];
   try {
-    return await driver.update(rec, resources);
+    warnings = await driver.update(rec, resources);
   } finally {
     driver.close();
   }
+  // New device rules replace the filter (containerd's CRI sends the container's whole resources); the
+  // devices of its config (the bundle's config.json) stay allowed.
+  if (!ctx.rootless && (resources.devices ?? []).length > 0) {
+    const config = loadConfig(state.bundle);
+    filterDevices(ctx, rec, { ...config, linux: { ...config.linux, resources: { devices: resources.devices } } }, true);
+  }
+  return warnings;
 }
 
 /** The state and cgroup directory of a container that `events` may watch. */

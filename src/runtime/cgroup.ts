@@ -11,6 +11,8 @@ import { cgroupDir, readCgroupHost, type CgroupHost } from '../linux/cgroups/hos
 import type { CgroupDriver, CgroupRecord } from '../linux/cgroups/types.js';
 import { notOwnCgroupHint } from '../linux/cgroups/hints.js';
 import { existsSync } from 'node:fs';
+import { deviceFilterFor } from '../linux/cgroups/device-filter.js';
+import { attachDeviceFilter } from '../native/index.js';
 
 /** The driver chosen for a new container, before its init exists. */
 export interface CgroupPlan {
@@ -108,6 +110,23 @@ export async function placeCgroup(plan: CgroupPlan, id: string, pid: number, con
   } finally {
     driver.close();
   }
+}
+
+/**
+ * As root, the container's device rules (linux.resources.devices plus the devices runc always allows)
+ * become an eBPF filter on its cgroup, attached before its init goes on; `replace` swaps the one there
+ * (update). Rootless, the user namespace already keeps host devices out and runc ignores the rules, so
+ * nothing is attached. Root without a cgroup cannot enforce rules the config asks for: refused.
+ */
+export function filterDevices(ctx: Context, record: CgroupRecord, config: Config, replace = false): void {
+  if (ctx.rootless) return;
+  if (record.driver === 'disabled' || record.path === undefined) {
+    if ((config.linux?.resources?.devices ?? []).length === 0) return;
+    throw new TsruncError('cgroup', 'config.json: /linux/resources/devices: device rules need a cgroup, and this container has none');
+  }
+  const insns = deviceFilterFor(config);
+  if (insns === null) return;
+  attachDeviceFilter(cgroupDir(readCgroupHost(), record.path), insns, replace);
 }
 
 /** Removes a container's cgroup (kills what is left in it first). */

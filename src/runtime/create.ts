@@ -29,7 +29,7 @@ import { CONSOLE_TAG, checkConsoleOptions, sendConsole } from './terminal.js';
 import { hostNotifySocket, insertBeforePivot, notifyEnv, notifyMountOp } from './notify.js';
 import { ociState } from './live-status.js';
 import type { ChildMessage } from '../native/index.js';
-import { planCgroup, placeCgroup, releaseCgroup, closeCgroupPlan, type CgroupPlan } from './cgroup.js';
+import { planCgroup, placeCgroup, releaseCgroup, closeCgroupPlan, filterDevices, type CgroupPlan } from './cgroup.js';
 import { cgroupDir } from '../linux/cgroups/host.js';
 import type { CgroupRecord } from '../linux/cgroups/types.js';
 
@@ -143,6 +143,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     cgroup = placed.record;
     cgWarnings = placed.warnings;
     state.cgroup = cgroup;
+    filterDevices(ctx, cgroup, config);
     const init = spawned;
     hookPointHandlers.set(init, (msg) => {
       if (msg.tag === CONSOLE_TAG) master = msg.fds?.[0] ?? -1;

@@ -390,13 +390,6 @@ const at = (pointer: string, v: unknown) => (set(v) ? [{ pointer }] : []);
 const YET = 'is not supported by tsrunc yet';
 
 export const UNSUPPORTED: readonly UnsupportedRow[] = [
-  {
-    // Rootless, the user namespace already forbids device nodes (runc ignores the rules too); as root the
-    // rules would need a cgroup v2 eBPF program.
-    field: 'linux.resources.devices',
-    reason: `device cgroup rules (eBPF on cgroup v2) are not supported by tsrunc yet as root`,
-    find: (c, who) => (who.rootless ? [] : at('/linux/resources/devices', c.linux?.resources?.devices)),
-  },
   { field: 'linux.netDevices', reason: `moving network devices ${YET}`, find: (c) => at('/linux/netDevices', c.linux?.netDevices) },
   { field: 'process.execCPUAffinity', reason: `execCPUAffinity ${YET}`, find: (c) => (c.process?.execCPUAffinity !== undefined ? [{ pointer: '/process/execCPUAffinity' }] : []) },
 
