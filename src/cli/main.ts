@@ -2,6 +2,7 @@
 // (the stack only with --debug), exit with runc's codes.
 import { createCLI } from './create-cli.js';
 import { log, setupLog, prepareArgv } from './common.js';
+import { invocationLine } from './invocation.js';
 import { TsruncError } from '../errors.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -9,7 +10,11 @@ async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
     parsed = cli.parse(prepareArgv(cli, argv), { run: false });
-    setupLog(parsed.options);
+    const l = setupLog(parsed.options);
+    if (l.debugEnabled) {
+      const line = invocationLine(argv.slice(2), cli.matchedCommand?.name, parsed.args, process.pid);
+      l.debug(line.msg, line.fields);
+    }
   } catch (e) {
     log().error(oneLine(e));
     return 1;

@@ -26,10 +26,25 @@ function writeAll(fd: number, text: string): void {
 export type LogFormat = 'text' | 'json';
 export type Level = 'debug' | 'info' | 'warning' | 'error';
 
-/** runc-style log lines (logrus): JSON `{"level","msg","time"}` or text `time=… level=… msg=…`. */
-export function formatLogLine(format: LogFormat, level: Level, msg: string, time: string): string {
-  if (format === 'json') return JSON.stringify({ level, msg, time }) + '\n';
-  return `time="${time}" level=${level} msg=${JSON.stringify(msg)}\n`;
+/**
+ * runc-style log lines (logrus): JSON `{"level","msg","time",…fields}` or text `time=… level=… msg=…
+ * key=value…`. containerd's shim decodes every line of its log.json and reports the last "error" msg.
+ */
+export function formatLogLine(format: LogFormat, level: Level, msg: string, time: string, fields: Record<string, unknown> = {}): string {
+  if (format === 'json') return JSON.stringify({ level, msg, time, ...fields }) + '\n';
+  return `time="${time}" level=${level} msg=${JSON.stringify(msg)}${textFields(fields)}\n`;
+}
+
+/** Now in RFC 3339 to the second, as logrus stamps runc's lines. */
+function logTime(): string {
+  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+/** logrus' text form of extra fields: ` key=value…`. */
+function textFields(fields: Record<string, unknown>): string {
+  return Object.entries(fields)
+    .map(([k, v]) => ` ${k}=${JSON.stringify(v)}`)
+    .join('');
 }
 
 /**
@@ -44,11 +59,10 @@ export class Log {
     readonly debugEnabled: boolean,
   ) {}
 
-  private toFile(level: Level, msg: string): void {
+  private toFile(level: Level, msg: string, fields?: Record<string, unknown>): void {
     if (this.file === undefined) return;
     try {
-      // RFC 3339 to the second, as logrus stamps runc's lines.
-      appendFileSync(this.file, formatLogLine(this.format, level, msg, new Date().toISOString().replace(/\.\d+Z$/, 'Z')));
+      appendFileSync(this.file, formatLogLine(this.format, level, msg, logTime(), fields));
     } catch {
       // the log is best effort; the error still reaches stderr
     }
@@ -64,9 +78,10 @@ export class Log {
     if (this.file === undefined) err(`tsrunc: warning: ${msg}\n`);
   }
 
-  debug(msg: string): void {
+  debug(msg: string, fields?: Record<string, unknown>): void {
     if (!this.debugEnabled) return;
-    this.toFile('debug', msg);
-    if (this.file === undefined) err(`tsrunc: debug: ${msg}\n`);
+    if (this.file !== undefined) this.toFile('debug', msg, fields);
+    else if (this.format === 'json') err(formatLogLine('json', 'debug', msg, logTime(), fields));
+    else err(`tsrunc: debug: ${msg}${textFields(fields ?? {})}\n`);
   }
 }

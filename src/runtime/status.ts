@@ -10,10 +10,13 @@ export function assertCanStart(id: string, status: Status): void {
   }
 }
 
-/** Signals go to created, running and paused containers; runc refuses a stopped one. */
+/**
+ * Signals go to created, running and paused containers; runc refuses a stopped one with "container not
+ * running", words containerd's shim looks for to report the process as already finished.
+ */
 export function assertCanKill(id: string, status: Status): void {
   if (status === 'stopped' || status === 'creating') {
-    throw new TsruncError('invalid-state', `container "${id}" is ${status}: cannot kill a container that is not running`);
+    throw new TsruncError('invalid-state', `cannot kill container "${id}": container not running (it is ${status})`);
   }
 }
 

@@ -6,6 +6,7 @@ import { nowTimestamp } from '../../src/runtime/time.js';
 import { defaultStateRoot } from '../../src/runtime/paths.js';
 import { table } from '../../src/cli/list.js';
 import { formatLogLine } from '../../src/cli/output.js';
+import { invocationLine } from '../../src/cli/invocation.js';
 import { TsruncError } from '../../src/errors.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,8 @@ test('the status owns its transitions', () => {
   const all: Status[] = ['creating', 'created', 'running', 'paused', 'stopped'];
   assert.deepEqual(all.filter((s) => { try { assertCanStart('x', s); return true; } catch { return false; } }), ['created']);
   assert.deepEqual(all.filter((s) => { try { assertCanKill('x', s); return true; } catch { return false; } }), ['created', 'running', 'paused']);
+  // containerd's shim maps "container not running" to "process already finished" (runc's words).
+  assert.throws(() => assertCanKill('x', 'stopped'), /^TsruncError: cannot kill container "x": container not running \(it is stopped\)$/);
   assert.deepEqual(all.filter((s) => { try { assertCanDelete('x', s, false); return true; } catch { return false; } }), ['created', 'stopped']);
   assert.deepEqual(all.filter((s) => { try { assertCanDelete('x', s, true); return true; } catch { return false; } }), all);
 });
@@ -58,4 +61,15 @@ test('list renders like Go\'s tabwriter (min width 12, padding 3)', () => {
 test('log lines match logrus\' JSON and text forms', () => {
   assert.equal(formatLogLine('json', 'error', 'boom "x"', 'T'), '{"level":"error","msg":"boom \\"x\\"","time":"T"}\n');
   assert.equal(formatLogLine('text', 'warning', 'a b', 'T'), 'time="T" level=warning msg="a b"\n');
+  assert.equal(formatLogLine('json', 'debug', 'm', 'T', { id: 'c1', pid: 7 }), '{"level":"debug","msg":"m","time":"T","id":"c1","pid":7}\n');
+  assert.equal(formatLogLine('text', 'debug', 'm', 'T', { id: 'c1', pid: 7 }), 'time="T" level=debug msg="m" id="c1" pid=7\n');
+});
+
+test('the --debug invocation line: the command line as a shell would read it, command, id and pid', () => {
+  assert.deepEqual(invocationLine(['--root', '/r', 'exec', '-e', 'A=b c', 'c1', 'sh', "it's"], 'exec', ['c1', 'sh', "it's"], 9), {
+    msg: `invoked: tsrunc --root /r exec -e 'A=b c' c1 sh 'it'\\''s'`,
+    fields: { command: 'exec', pid: 9, id: 'c1' },
+  });
+  assert.deepEqual(invocationLine(['list'], 'list', [], 9).fields, { command: 'list', pid: 9 });
+  assert.deepEqual(invocationLine(['bogus'], undefined, ['bogus'], 9).fields, { command: '', pid: 9 });
 });
