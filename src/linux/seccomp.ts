@@ -100,7 +100,11 @@ interface Lib {
   init(def: number): unknown;
   release(ctx: unknown): void;
   archAdd(ctx: unknown, arch: number): number;
+  archRemove(ctx: unknown, arch: number): number;
+  archNative(): number;
   archResolve(name: string): number;
+  syscallName(arch: number, nr: number): string | null;
+  merge(dst: unknown, src: unknown): number;
   syscallResolve(name: string): number;
   ruleAdd(ctx: unknown, action: number, nr: number, count: number, args: unknown): number;
   attrSet(ctx: unknown, attr: number, value: number): number;
@@ -147,7 +151,12 @@ function loadLib(): Lib {
     init: so.func('void *seccomp_init(uint32_t def_action)'),
     release: so.func('void seccomp_release(void *ctx)'),
     archAdd: so.func('int seccomp_arch_add(void *ctx, uint32_t arch_token)'),
+    archRemove: so.func('int seccomp_arch_remove(void *ctx, uint32_t arch_token)'),
+    archNative: so.func('uint32_t seccomp_arch_native(void)'),
     archResolve: so.func('uint32_t seccomp_arch_resolve_name(const char *name)'),
+    // libseccomp returns a malloc'd copy: koffi's `str` return decodes it (the few bytes leak, once per name).
+    syscallName: so.func('const char *seccomp_syscall_resolve_num_arch(uint32_t arch, int num)'),
+    merge: so.func('int seccomp_merge(void *dst, void *src)'),
     syscallResolve: so.func('int seccomp_syscall_resolve_name(const char *name)'),
     ruleAdd: so.func('int seccomp_rule_add_array(void *ctx, uint32_t action, int syscall, unsigned int arg_cnt, tsrunc_scmp_arg_cmp *arg_array)'),
     attrSet: so.func('int seccomp_attr_set(void *ctx, int attr, uint32_t value)'),
@@ -170,6 +179,45 @@ function describeErrno(e: number): string {
 }
 
 /**
+ * runc's "ENOSYS stub": with a profile that denies by default (anything but ALLOW or LOG, and not
+ * already ENOSYS), syscalls numbered above the highest one the profile names are newer than the
+ * profile, and must fail with ENOSYS so that libc falls back to the older call (clone3 → clone,
+ * fchmodat2 → fchmodat ...) instead of failing with EPERM. runc prepends hand-written BPF that tests
+ * `nr > highest`; here libseccomp does all the BPF: one ERRNO(ENOSYS) rule per number, from the highest
+ * named one + 1 to the end of its block of 512 (x86_64's 64-bit table ends below 512, where x32's
+ * numbers start; the kernel answers every higher number with ENOSYS itself when allowed). Only where
+ * the profile lists the native architecture (runc too adds the stub only for listed ones).
+ */
+export function enosysRange(highest: number): { from: number; to: number } {
+  return { from: highest + 1, to: highest | 0x1ff };
+}
+
+/** Default actions that deny: with them a profile gets the ENOSYS rules (runc: not ALLOW, not LOG, not ERRNO(ENOSYS)). */
+export function wantsEnosys(sc: Pick<Seccomp, 'defaultAction' | 'defaultErrnoRet'>): boolean {
+  if (sc.defaultAction === 'SCMP_ACT_ALLOW' || sc.defaultAction === 'SCMP_ACT_LOG') return false;
+  return !(sc.defaultAction === 'SCMP_ACT_ERRNO' && sc.defaultErrnoRet === ENOSYS);
+}
+
+const ENOSYS = 38;
+
+/** The numbers that get ENOSYS: those libseccomp can name (added on every architecture, by name) and
+ * those beyond its table (added on the native architecture only: libseccomp translates a number to
+ * another architecture through its name). Null when the profile does not want them. */
+function enosysNumbers(l: Lib, sc: Seccomp): { named: number[]; raw: number[] } | null {
+  if (!wantsEnosys(sc)) return null;
+  const native = l.archNative();
+  if (!(sc.architectures ?? []).some((a) => l.archResolve(archName(a)) === native)) return null;
+  let highest = -1;
+  for (const rule of sc.syscalls ?? []) for (const name of rule.names) highest = Math.max(highest, l.syscallResolve(name));
+  if (highest < 0) return null;
+  const { from, to } = enosysRange(highest);
+  const named: number[] = [];
+  const raw: number[] = [];
+  for (let nr = from; nr <= to; nr++) (l.syscallName(native, nr) !== null ? named : raw).push(nr);
+  return { named, raw };
+}
+
+/**
  * Compiles linux.seccomp to BPF. Unknown syscall names are skipped (runc does the same: a profile names
  * syscalls newer or older than the host), and so are architectures this libseccomp does not know;
  * both are reported to `warn`. Throws TsruncError naming the field for what libseccomp refuses, and
@@ -177,20 +225,74 @@ function describeErrno(e: number): string {
  */
 export function compileSeccomp(sc: Seccomp, warn: (msg: string) => void = () => {}): CompiledSeccomp {
   const l = loadLib();
-  const ctx = l.init(seccompAction(sc.defaultAction, sc.defaultErrnoRet));
+  const enosys = enosysNumbers(l, sc);
+  const arches = archTokens(l, sc, warn);
+  if (enosys === null) {
+    const main = buildContext(l, sc, arches, warn, []);
+    try {
+      return { program: exportBpf(l, main.ctx), flags: main.flags, notify: main.notify };
+    } finally {
+      l.release(main.ctx);
+    }
+  }
+  // The native architecture with every ENOSYS number, the others with the named ones, then merged into
+  // one program (libseccomp refuses a number it cannot name as soon as the filter has a second architecture).
+  const native = l.archNative();
+  const main = buildContext(l, sc, [], warn, [...enosys.named, ...enosys.raw]);
+  try {
+    const foreign = arches.filter((a) => a.token !== native);
+    if (foreign.length > 0) {
+      const other = buildContext(l, sc, foreign, () => {}, enosys.named, native);
+      const r = l.merge(main.ctx, other.ctx); // on success `other` belongs to `main`
+      if (r < 0) {
+        l.release(other.ctx);
+        throw libError('/linux/seccomp/architectures', 'merging the filters of the architectures', r);
+      }
+    }
+    return { program: exportBpf(l, main.ctx), flags: main.flags, notify: main.notify };
+  } finally {
+    l.release(main.ctx);
+  }
+}
+
+/** The listed architectures this libseccomp knows, with their pointers; the others are warned about. */
+function archTokens(l: Lib, sc: Seccomp, warn: (msg: string) => void): { token: number; pointer: string; name: string }[] {
+  const out: { token: number; pointer: string; name: string }[] = [];
+  (sc.architectures ?? []).forEach((a, i) => {
+    const token = l.archResolve(archName(a));
+    if (token === 0) warn(`config.json: /linux/seccomp/architectures/${i}: ${a} is unknown to this libseccomp (skipped)`);
+    else out.push({ token, pointer: `/linux/seccomp/architectures/${i}`, name: a });
+  });
+  return out;
+}
+
+/**
+ * One libseccomp filter with the profile's attributes, flags and rules for `arches` (plus the native
+ * one, unless `dropNative` names it), and an ERRNO(ENOSYS) rule for each of `enosys`. The caller
+ * releases `ctx`.
+ */
+function buildContext(
+  l: Lib,
+  sc: Seccomp,
+  arches: readonly { token: number; pointer: string; name: string }[],
+  warn: (msg: string) => void,
+  enosys: readonly number[],
+  dropNative?: number,
+): { ctx: unknown; flags: number; notify: boolean } {
+  const defaultAct = seccompAction(sc.defaultAction, sc.defaultErrnoRet);
+  const ctx = l.init(defaultAct);
   if (ctx === null) throw new TsruncError('invalid-config', `config.json: /linux/seccomp/defaultAction: libseccomp refused ${sc.defaultAction}`);
   try {
     // We load the program ourselves (helpers/seccomp.c); no_new_privs is the plan's business.
     l.attrSet(ctx, ATTR_CTL_NNP, 0);
-    (sc.architectures ?? []).forEach((a, i) => {
-      const token = l.archResolve(archName(a));
-      if (token === 0) {
-        warn(`config.json: /linux/seccomp/architectures/${i}: ${a} is unknown to this libseccomp (skipped)`);
-        return;
-      }
-      const r = l.archAdd(ctx, token);
-      if (r < 0 && r !== -17) throw libError(`/linux/seccomp/architectures/${i}`, `adding ${a}`, r); // EEXIST: the native one
-    });
+    for (const a of arches) {
+      const r = l.archAdd(ctx, a.token);
+      if (r < 0 && r !== -17) throw libError(a.pointer, `adding ${a.name}`, r); // EEXIST: the native one
+    }
+    if (dropNative !== undefined) {
+      const r = l.archRemove(ctx, dropNative);
+      if (r < 0) throw libError('/linux/seccomp/architectures', 'leaving out the native architecture', r);
+    }
 
     let flags = 0;
     (sc.flags ?? []).forEach((f, i) => {
@@ -218,10 +320,9 @@ export function compileSeccomp(sc: Seccomp, warn: (msg: string) => void = () => 
       }
     });
     const syscalls = sc.syscalls ?? [];
-    // runc's threshold for libseccomp's binary-tree layout.
-    if (syscalls.length > 400) l.attrSet(ctx, ATTR_CTL_OPTIMIZE, 2);
+    // runc's threshold for libseccomp's binary-tree layout (the same for every filter of a merge).
+    if (syscalls.length > 400 || enosys.length > 0) l.attrSet(ctx, ATTR_CTL_OPTIMIZE, 2);
 
-    const defaultAct = seccompAction(sc.defaultAction, sc.defaultErrnoRet);
     let notify = false;
     syscalls.forEach((rule, i) => {
       const at = `/linux/seccomp/syscalls/${i}`;
@@ -243,14 +344,20 @@ export function compileSeccomp(sc: Seccomp, warn: (msg: string) => void = () => 
         }
       });
     });
+    const enosysAct = seccompAction('SCMP_ACT_ERRNO', ENOSYS);
+    for (const nr of enosys) {
+      const r = l.ruleAdd(ctx, enosysAct, nr, 0, null);
+      if (r < 0) throw libError('/linux/seccomp', `adding the ENOSYS rule for system call ${nr}`, r);
+    }
     if (notify) flags |= FILTER_FLAG.NEW_LISTENER;
     if ((flags & FILTER_FLAG.WAIT_KILLABLE_RECV) !== 0 && !notify) {
       const i = (sc.flags ?? []).indexOf('SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV');
       throw new TsruncError('invalid-config', `config.json: /linux/seccomp/flags/${i}: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs an SCMP_ACT_NOTIFY rule`);
     }
-    return { program: exportBpf(l, ctx), flags, notify };
-  } finally {
+    return { ctx, flags, notify };
+  } catch (e) {
     l.release(ctx);
+    throw e;
   }
 }
 

@@ -41,6 +41,23 @@ describe('seccomp', { skip: missingPrerequisites() || missingProbe() }, () => {
     assert.match(runc.stdout, /personality=0xffffffff: ok/);
   });
 
+  test('a profile denying with EPERM: syscalls newer than it get ENOSYS (libc falls back), older unlisted ones EPERM, as under runc', async (t) => {
+    if (!existsSync(PODMAN_PROFILE)) return t.skip(`requires ${PODMAN_PROFILE} (apt-get install golang-github-containers-common)`);
+    // podman's allow list with docker's default errno (EPERM). Its highest syscall is process_mrelease
+    // (448). fchmodat2 (452, glibc >= 2.39 falls back to fchmodat on ENOSYS) and futex_waitv (449) are
+    // newer and known to this libseccomp; mseal (462) is newer than libseccomp 2.5's table too;
+    // io_uring_setup (425) is older, just not listed.
+    const { tsrunc } = await expectSame({
+      args: probe('syscall=452', 'syscall=449', 'syscall=462', 'syscall=425', 'getpid'),
+      setup: withProbe,
+      mutate: (c) => {
+        const p = podmanSeccomp(c.process!.capabilities?.bounding ?? [])!;
+        seccomp(c, { ...p, defaultErrnoRet: 1 }, false);
+      },
+    });
+    assert.equal(tsrunc.stdout, 'syscall=452: ENOSYS\nsyscall=449: ENOSYS\nsyscall=462: ENOSYS\nsyscall=425: EPERM\ngetpid: ok\n');
+  });
+
   test('SCMP_ACT_ERRNO with errnoRet makes the syscall return that errno; without errnoRet, EPERM', async () => {
     const { tsrunc } = await expectSame({
       args: probe('mkdir=/tmp/a', 'open-write=/dev/null', 'getpid'),

@@ -2,12 +2,12 @@
 // encoding, and the plan positions of the op. compileSeccomp itself calls the host's libseccomp.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { archName, compileSeccomp, conditionGroups, seccompAction } from '../../src/linux/seccomp.js';
+import { archName, compileSeccomp, conditionGroups, enosysRange, seccompAction, wantsEnosys } from '../../src/linux/seccomp.js';
 import { decodePlan, encodePlan } from '../../src/native/encode.js';
 import { buildPlan, type PlanContext } from '../../src/linux/build-plan.js';
 import { defaultSpec } from '../../src/spec/default-spec.js';
 import type { Config } from '../../src/spec/schema.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 test('actions map as runc maps them', () => {
   assert.equal(seccompAction('SCMP_ACT_KILL', undefined), 0);
@@ -110,4 +110,32 @@ test('compileSeccomp: a program of whole instructions; NOTIFY asks for a listene
     () => compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'] }),
     /flags\/0: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs an SCMP_ACT_NOTIFY rule/,
   );
+});
+
+test('ENOSYS for syscalls newer than the profile: which profiles, which numbers (runc\'s stub)', () => {
+  assert.equal(wantsEnosys({ defaultAction: 'SCMP_ACT_ERRNO' }), true);
+  assert.equal(wantsEnosys({ defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1 }), true);
+  assert.equal(wantsEnosys({ defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 38 }), false);
+  assert.equal(wantsEnosys({ defaultAction: 'SCMP_ACT_KILL_PROCESS' }), true);
+  assert.equal(wantsEnosys({ defaultAction: 'SCMP_ACT_NOTIFY' }), true);
+  assert.equal(wantsEnosys({ defaultAction: 'SCMP_ACT_ALLOW' }), false);
+  assert.equal(wantsEnosys({ defaultAction: 'SCMP_ACT_LOG' }), false);
+  assert.deepEqual(enosysRange(448), { from: 449, to: 511 });
+  assert.deepEqual(enosysRange(511), { from: 512, to: 511 }); // nothing left in the block
+  assert.deepEqual(enosysRange(600), { from: 601, to: 1023 });
+});
+
+test('compileSeccomp: the ENOSYS rules fit (podman\'s profile denying with EPERM, three architectures)', (t) => {
+  if (!existsSync('/usr/share/containers/seccomp.json')) return t.skip('requires /usr/share/containers/seccomp.json');
+  const p = JSON.parse(readFileSync('/usr/share/containers/seccomp.json', 'utf8')) as { syscalls: { names: string[]; action: string }[] };
+  const syscalls = p.syscalls.filter((r) => r.action === 'SCMP_ACT_ALLOW').map((r) => ({ names: r.names, action: 'SCMP_ACT_ALLOW' as const }));
+  const architectures = ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'] as const;
+  const eperm = compileSeccomp({ defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1, architectures: [...architectures], syscalls });
+  const enosys = compileSeccomp({ defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 38, architectures: [...architectures], syscalls });
+  const native = compileSeccomp({ defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1, architectures: ['SCMP_ARCH_X86_64'], syscalls });
+  // More rules, not a different program: ENOSYS-by-default profiles are left alone.
+  assert.ok(eperm.program.length > enosys.program.length, `${eperm.program.length / 8} vs ${enosys.program.length / 8} instructions`);
+  assert.ok(eperm.program.length / 8 < 4096);
+  console.log(`podman's allow list denying with EPERM: ${eperm.program.length / 8} instructions (x86_64 alone ${native.program.length / 8}); with ENOSYS: ${enosys.program.length / 8}`);
+  assert.ok(native.program.length < eperm.program.length);
 });
