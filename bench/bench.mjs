@@ -10,7 +10,7 @@
 //   4 conc20     20 concurrent `run`s, wall time until the last one exits
 //   5 rss        peak RSS of the runtime's CLI process during `run` (/usr/bin/time -f %M), and the RSS
 //                of whatever the runtime leaves running beside a detached container
-//   6 embedded   containers per second through tsrunc's embedded API (runContainer), 200 sequential
+//   6 embedded   containers per second through tsrunc's embedded API (Runtime.run), 200 sequential
 //
 // Options: --quick, --json FILE, --runs N (cases 1, 2), --cases 1,2,5, --runtimes tsrunc,runc,crun,
 //          --tsrunc CMD (default: <repo>/bin/tsrunc), --keep (leave the temporary directory),
@@ -462,7 +462,7 @@ function case5() {
 }
 
 function case6() {
-  log(`case 6: embedded API, ${EMB_ROUNDS} round(s) of ${EMB_COUNT} sequential runContainer`);
+  log(`case 6: embedded API, ${EMB_ROUNDS} round(s) of ${EMB_COUNT} sequential Runtime.run`);
   const r = spawnSync(process.execPath, [join(REPO, 'bench', 'embedded.mjs'), '--dist', distIndex, '--bundle', bundle, '--root', join(tmp, 'state', 'embedded'), '--count', String(EMB_COUNT), '--rounds', String(EMB_ROUNDS)], {
     env,
     encoding: 'utf8',
@@ -470,7 +470,7 @@ function case6() {
   });
   if (r.status !== 0) throw new Error(`embedded API: ${r.stderr.trim()}`);
   const out = JSON.parse(r.stdout);
-  record('embedded', `embedded API: ${EMB_COUNT} sequential runContainer`, 'containers/s', 'higher', { tsrunc: out.rates }, `first container ${out.firstMs.toFixed(1)} ms after import; heap ${out.heapMiB.toFixed(1)} MiB, RSS ${out.rssMiB.toFixed(1)} MiB after`);
+  record('embedded', `embedded API: ${EMB_COUNT} sequential Runtime.run`, 'containers/s', 'higher', { tsrunc: out.rates }, `first container ${out.firstMs.toFixed(1)} ms after import; heap ${out.heapMiB.toFixed(1)} MiB, RSS ${out.rssMiB.toFixed(1)} MiB after`);
   record('embedded.cpu', '  CPU-bound rate (1000 / CPU ms per container)', 'containers/s', 'higher', { tsrunc: out.cpuRates }, 'CPU of the embedding process and the containers it reaped: the rate one idle core would give');
   // For scale: the CLI rate of case 3.
   const seqr = results.find((x) => x.id === 'seq');

@@ -1,6 +1,6 @@
-// Case 6 of bench.mjs, in its own process: containers per second through tsrunc's embedded API, the
-// same runContainer the CLI's `run` calls (state written and removed, cgroup driver chosen and
-// released, id maps written), sequentially. Prints JSON on stdout.
+// Case 6 of bench.mjs, in its own process: containers per second through tsrunc's embedded API
+// (`new Runtime()` and `runtime.run()`, on the same runContainer the CLI's `run` calls: state written
+// and removed, cgroup driver chosen and released, id maps written), sequentially. Prints JSON on stdout.
 //   node bench/embedded.mjs --dist dist/index.js --bundle DIR --root DIR [--count 200] [--rounds 3]
 import { pathToFileURL } from 'node:url';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -15,9 +15,9 @@ mkdirSync(args.root, { recursive: true, mode: 0o700 });
 const t0 = performance.now();
 const api = await import(pathToFileURL(args.dist).href);
 const warnings = new Set();
-const ctx = api.makeContext({ root: args.root, logger: { warn: (m) => warnings.add(m.replace(/"[^"]*"/, '"…"')), debug: () => {} } });
+const runtime = new api.Runtime({ root: args.root, logger: { warn: (m) => warnings.add(m.replace(/"[^"]*"/, '"…"')), debug: () => {} } });
 const run = async (id) => {
-  const code = await api.runContainer(ctx, id, { bundle: args.bundle });
+  const { code } = await runtime.run(id, { bundle: args.bundle });
   if (code !== 0) throw new Error(`container ${id} exited ${code}`);
 };
 await run('emb-first');

@@ -61,8 +61,8 @@ TSR_API int tsrunc_release(const char *path) {
 }
 
 /* Waits for the process behind a pidfd to exit and reaps it: (signal << 16) | code, where code is
- * the exit status or 128+signal when it was killed; -errno on failure. Called through koffi's
- * .async (a worker thread), so it blocks no event loop. */
+ * the exit status or 128+signal when it was killed; -errno on failure. It blocks: the TypeScript side
+ * calls it only for a process it just killed; other exits go through the reaper (reaper.c). */
 TSR_API int tsrunc_wait(int pidfd) {
   siginfo_t si;
   memset(&si, 0, sizeof si);

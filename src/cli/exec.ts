@@ -42,6 +42,7 @@ export async function action(args: string[], flags: Record<string, unknown>): Pr
     pidFile: typeof flags.pidFile === 'string' ? flags.pidFile : undefined,
     ignorePaused: flags.ignorePaused === true || flags.ignorePaused === 'true',
     consoleSocket: typeof flags.consoleSocket === 'string' && flags.consoleSocket !== '' ? flags.consoleSocket : undefined,
+    forwardSignals: true,
   };
   try {
     return await execInContainer(ctx, id, opts);

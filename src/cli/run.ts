@@ -12,5 +12,6 @@ export async function action(args: string[], flags: Record<string, unknown>): Pr
     consoleSocket: typeof flags.consoleSocket === 'string' && flags.consoleSocket !== '' ? flags.consoleSocket : undefined,
     detach: flags.detach === true,
     keep: flags.keep === true,
+    forwardSignals: true,
   });
 }

@@ -2,7 +2,6 @@
 // ranges), checking them before anything starts, and writing uid_map/gid_map for the container's init
 // — directly for the caller's own ID, through the setuid newuidmap/newgidmap helpers otherwise.
 import { writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { TsruncError } from '../errors.js';
 import { autoMappings, mappingProblem, isMapped, type IdRange } from './subid.js';
 import { findInPath } from './host.js';
@@ -120,12 +119,22 @@ export function findMapHelpers(path: string | undefined): { newuidmap: string; n
  * Writes the maps of `pid`. Order matters: an unprivileged writer must deny setgroups before the
  * kernel accepts its gid_map; the helpers leave setgroups allowed, so additionalGids keep working.
  */
-export function writeIdMaps(pid: number, plan: IdMapPlan, helpers: MapFacts['helpers']): void {
+export async function writeIdMaps(pid: number, plan: IdMapPlan, helpers: MapFacts['helpers']): Promise<void> {
   if (plan.writer === 'helpers' && helpers !== null) {
-    runHelper(helpers.newgidmap, pid, plan.gid, '/linux/gidMappings');
-    runHelper(helpers.newuidmap, pid, plan.uid, '/linux/uidMappings');
+    // They write different files: both at once (each is a fork of this process plus a setuid exec).
+    const [g, u] = await Promise.allSettled([
+      runHelper(helpers.newgidmap, pid, plan.gid, '/linux/gidMappings'),
+      runHelper(helpers.newuidmap, pid, plan.uid, '/linux/uidMappings'),
+    ]);
+    if (g.status === 'rejected') throw g.reason;
+    if (u.status === 'rejected') throw u.reason;
     return;
   }
+  writeIdMapsDirect(pid, plan);
+}
+
+/** Writes the maps of `pid` itself (root, or only the caller's own ID). */
+export function writeIdMapsDirect(pid: number, plan: IdMapPlan): void {
   const write = (file: string, text: string, pointer: string): void => {
     try {
       writeFileSync(`/proc/${pid}/${file}`, text);
@@ -138,13 +147,17 @@ export function writeIdMaps(pid: number, plan: IdMapPlan, helpers: MapFacts['hel
   write('uid_map', formatIdMap(plan.uid), '/linux/uidMappings');
 }
 
-function runHelper(helper: string, pid: number, maps: IdMapping[], pointer: string): void {
+async function runHelper(helper: string, pid: number, maps: IdMapping[], pointer: string): Promise<void> {
   const args = [String(pid), ...maps.flatMap((m) => [String(m.containerID), String(m.hostID), String(m.size)])];
-  const r = spawnSync(helper, args, { encoding: 'utf8', timeout: 10_000 });
-  if (r.status === 0) return;
+  // child_process only here: it is not in Node's start-up snapshot, and most runs need no helper.
+  const { execFile } = await import('node:child_process');
+  const r = await new Promise<{ error: (Error & { code?: unknown }) | null; stderr: string }>((done) => {
+    execFile(helper, args, { encoding: 'utf8', timeout: 10_000 }, (error, _stdout, stderr) => done({ error, stderr }));
+  });
+  if (r.error === null) return;
   const name = helper.split('/').pop()!;
-  const stderr = (r.stderr ?? '').trim().split('\n').pop() ?? '';
-  const why = r.error !== undefined ? r.error.message : stderr !== '' ? stderr : `exit status ${String(r.status)}`;
+  const stderr = r.stderr.trim().split('\n').pop() ?? '';
+  const why = stderr !== '' ? stderr : typeof r.error.code === 'number' ? `exit status ${r.error.code}` : r.error.message;
   throw new TsruncError('host-not-ready', `config.json: ${pointer}: ${name} failed: ${why}`, { hint: helperHint(helper, why) });
 }
 

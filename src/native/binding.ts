@@ -20,9 +20,9 @@ export interface Native {
   msgSize(): number;
   /** 0 ok, -errno could not connect, +errno the child's execve failed. */
   release(path: string): number;
-  /** (signal << 16) | code, or -errno. Blocking: use waitAsync from the event loop. */
+  /** (signal << 16) | code, or -errno. Blocking: only for a process known to be exiting (the reaper
+   * waits for the others). */
   wait(pidfd: number): number;
-  waitAsync(pidfd: number, cb: (err: unknown, result: number) => void): void;
   pidfdOpen(pid: number): number;
   pidfdSignal(pidfd: number, sig: number): number;
   flock(fd: number, exclusive: number, wait: number): number;
@@ -59,6 +59,15 @@ export interface Native {
   spawnRemote(sock: number, plan: Uint8Array, len: number, fds: Int32Array, targets: Int32Array, nfds: number, out: Int32Array): number;
   /** Loads a device filter (nInsns BPF instructions) and attaches it to a cgroup directory; the verifier's log in `log`. 0 or -errno. */
   bpfDeviceFilter(cgroupDir: string, insns: Uint8Array, nInsns: number, replaceOld: number, log: Uint8Array, logLen: number): number;
+  /** out = [epoll fd, eventfd]: the reaper's set and its wake-up. */
+  reaperOpen(out: Int32Array): number;
+  /** add 1: watch fd; add 0: stop watching it. */
+  reaperCtl(ep: number, fd: number, add: number): number;
+  reaperPoke(ev: number): number;
+  /** Ready fds of the set into `fds` (the eventfd drained): their count or -errno. Blocking: async only. */
+  reaperWaitAsync(ep: number, ev: number, fds: Int32Array, max: number, cb: (err: unknown, result: number) => void): void;
+  /** Status as wait(), -EAGAIN while running, -ECHILD for a process that is not our child. */
+  waitNohang(pidfd: number): number;
 }
 
 let loaded: Native | undefined;
@@ -102,8 +111,8 @@ function load(): Native {
   } catch (cause) {
     throw new TsruncError('host-not-ready', `cannot load ${path}`, { cause, hint: 'run npm install (needs gcc and make)' });
   }
-  const wait = lib.func('int tsrunc_wait(int pidfd)');
   const waitTimeout = lib.func('int tsrunc_wait_timeout(int pidfd, int timeout_ms)');
+  const reaperWait = lib.func('int tsrunc_reaper_wait(int ep, int ev, _Out_ int32_t *fds, int max)');
   const dgramRecv = lib.func('int tsrunc_dgram_recv(int fd, _Out_ uint8_t *buf, size_t len, int timeout_ms)');
   return {
     spawn: lib.func('int tsrunc_spawn(const uint8_t *plan, size_t len, int32_t *out)'),
@@ -111,8 +120,7 @@ function load(): Native {
     recv: lib.func('int tsrunc_recv(int fd, uint8_t *buf, size_t len, int timeout_ms)'),
     msgSize: lib.func('int tsrunc_msg_size(void)'),
     release: lib.func('int tsrunc_release(const char *path)'),
-    wait,
-    waitAsync: (pidfd, cb) => wait.async(pidfd, cb),
+    wait: lib.func('int tsrunc_wait(int pidfd)'),
     pidfdOpen: lib.func('int tsrunc_pidfd_open(int pid)'),
     pidfdSignal: lib.func('int tsrunc_pidfd_signal(int pidfd, int sig)'),
     flock: lib.func('int tsrunc_flock(int fd, int exclusive, int wait)'),
@@ -134,6 +142,11 @@ function load(): Native {
       'int tsrunc_spawn_remote(int sock, const uint8_t *plan, size_t len, const int32_t *fds, const int32_t *targets, int nfds, int32_t *out)',
     ),
     bpfDeviceFilter: lib.func('int tsrunc_bpf_device_filter(const char *dir, const uint8_t *insns, size_t n, int replace_old, _Out_ uint8_t *log, size_t log_len)'),
+    reaperOpen: lib.func('int tsrunc_reaper_open(_Out_ int32_t *out)'),
+    reaperCtl: lib.func('int tsrunc_reaper_ctl(int ep, int fd, int add)'),
+    reaperPoke: lib.func('int tsrunc_reaper_poke(int ev)'),
+    reaperWaitAsync: (ep, ev, fds, max, cb) => reaperWait.async(ep, ev, fds, max, cb),
+    waitNohang: lib.func('int tsrunc_wait_nohang(int pidfd)'),
     waitTimeoutAsync: (pidfd, ms, cb) => waitTimeout.async(pidfd, ms, cb),
     idmapTree: lib.func('int tsrunc_idmap_tree(int tree, int userns_fd, int recursive, uint64_t attr_set, uint64_t attr_clr)'),
     errnoName: lib.func('const char *tsrunc_errno_name(int err)'),

@@ -7,6 +7,9 @@ import { encodePlan } from './encode.js';
 import type { Origin, SpawnRequest, Spawned } from './plan.js';
 import { decodeMessage, MSG_SIZE, type ChildMessage } from './sync.js';
 import { HOOK_NAMESPACES } from './handoff.js';
+import { reaper } from './reaper.js';
+
+export { reaper, type ExitStatus } from './reaper.js';
 
 export type { Op, Origin, SpawnRequest, Spawned } from './plan.js';
 export type { ChildMessage } from './sync.js';
@@ -178,16 +181,12 @@ export function release(startSocketPath: string): { ok: true } | { ok: false; er
   return r < 0 ? { ok: false, errno: -r, step: 'connect' } : { ok: false, errno: r, step: 'execve' };
 }
 
-/** Waits (off the event loop) for the process behind `pidfd` to exit, and reaps it. `code` is the exit
- * status, or 128+signal when it was killed. */
-export function waitExit(pidfd: number): Promise<{ code: number; signal: number | null }> {
-  return new Promise((resolve, reject) => {
-    native().waitAsync(pidfd, (err, r) => {
-      if (err) reject(new TsruncError('internal', 'waitid failed', { cause: err }));
-      else if (r < 0) reject(fail('internal', 'waiting for the container process', 'waitid', -r));
-      else resolve({ code: r & 0xff, signal: r >> 16 || null });
-    });
-  });
+/** Waits (off the event loop, through the process' one reaper) for the process behind `pidfd` to exit,
+ * and reaps it. `code` is the exit status, or 128+signal when it was killed. */
+export async function waitExit(pidfd: number): Promise<{ code: number; signal: number | null }> {
+  const s = await reaper().exit(pidfd);
+  if (s.code === null) throw new TsruncError('internal', `the process behind pidfd ${pidfd} is not a child of this process`);
+  return { code: s.code, signal: s.signal };
 }
 
 /** A pidfd for `pid`; TsruncError('not-found') when there is no such process. */

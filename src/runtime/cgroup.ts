@@ -46,7 +46,7 @@ function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
 
 /** Chooses the driver for a new container; throws when the config has limits and no cgroup is possible. */
 export async function planCgroup(ctx: Context, id: string, config: Config, user: string): Promise<CgroupPlan> {
-  const facts = readSelectFacts(ctx.rootless, ctx.caller.uid, user, ctx.env);
+  const facts = ctx.facts.once('cgroup-select', () => readSelectFacts(ctx.rootless, ctx.caller.uid, user, ctx.env));
   const request = { id, systemdFlag: ctx.systemdCgroup, cgroupsPath: config.linux?.cgroupsPath, resources: config.linux?.resources };
   const place = { id, resources: config.linux?.resources, annotations: config.annotations };
   const limits = requestedLimits(config.linux?.resources);

@@ -3,6 +3,8 @@ import { StateStore } from './state-store.js';
 import { readCaller, isRootless, type Caller } from '../linux/host.js';
 import { defaultStateRoot, checkPrivateRoot } from './paths.js';
 import { resolve } from 'node:path';
+import { HostFacts } from './host-facts.js';
+import type { ConfigCache } from '../spec/load.js';
 
 /** Where warnings and debug lines go (the CLI writes them to stderr or the --log file). */
 export interface Logger {
@@ -17,6 +19,8 @@ export interface RuntimeOptions {
   rootless?: 'auto' | 'true' | 'false';
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
+  /** The directory relative bundle and state paths are resolved against (default: process.cwd()). */
+  cwd?: string;
   /** --systemd-cgroup: the systemd cgroup driver is required. */
   systemdCgroup?: boolean;
 }
@@ -30,24 +34,42 @@ export interface Context {
   env: NodeJS.ProcessEnv;
   /** --systemd-cgroup was given. */
   systemdCgroup: boolean;
+  /** Relative paths (bundle, pid file) are resolved against this. */
+  cwd: string;
+  /** Host facts read once for this context. */
+  facts: HostFacts;
+  /** Configs already parsed, by path (reused while their text is unchanged). */
+  configs: ConfigCache;
 }
 
 const silent: Logger = { warn: () => {}, debug: () => {} };
 
 /** Resolves the options into a context: state root chosen and checked lazily by the store. */
 export function makeContext(opts: RuntimeOptions = {}): Context {
-  const env = opts.env ?? process.env;
+  // A copy: process.env is a slow accessor object, and later changes to it must not reach this context.
+  const env = { ...(opts.env ?? process.env) };
   const caller = readCaller();
   const rootless = isRootless(caller, opts.rootless ?? 'auto', env);
   const logger = opts.logger ?? silent;
+  const cwd = opts.cwd ?? process.cwd();
   let root: string;
   if (opts.root !== undefined && opts.root !== '') {
-    root = resolve(opts.root);
+    root = resolve(cwd, opts.root);
   } else {
     const choice = defaultStateRoot(rootless, env, caller.uid);
     if (choice.notice !== undefined) logger.warn(choice.notice);
     root = choice.root;
     if (rootless) checkPrivateRoot(root, caller.uid);
   }
-  return { store: new StateStore(root), caller, rootless, logger, env, systemdCgroup: opts.systemdCgroup === true };
+  return {
+    store: new StateStore(root),
+    caller,
+    rootless,
+    logger,
+    env,
+    systemdCgroup: opts.systemdCgroup === true,
+    cwd,
+    facts: new HostFacts(caller, env),
+    configs: new Map(),
+  };
 }

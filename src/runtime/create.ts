@@ -8,13 +8,13 @@ import { validateConfig, unsupportedFields } from '../spec/validate.js';
 import type { Config } from '../spec/schema.js';
 import type { StateFile } from '../spec/state-schema.js';
 import { buildPlan, type Plan } from '../linux/build-plan.js';
-import { hostHasKcore, ownCgroup2Dir, readOr, userName } from '../linux/host.js';
+import { readOr } from '../linux/host.js';
 import { readRootfsFile, lookupExecUser } from '../linux/rootfs-files.js';
-import { planIdMaps, findMapHelpers, writeIdMaps, type IdMapPlan, type MapFacts } from '../linux/id-maps.js';
+import { planIdMaps, writeIdMaps, type IdMapPlan, type MapFacts } from '../linux/id-maps.js';
 import { readSubIds } from '../linux/subid.js';
 import { readProcStat } from '../linux/proc.js';
 import { compileSeccomp, type CompiledSeccomp } from '../linux/seccomp.js';
-import { hostSecurity, joinsHostNetwork } from '../linux/lsm.js';
+import { joinsHostNetwork } from '../linux/lsm.js';
 import * as native from '../native/index.js';
 import type { Spawned } from '../native/plan.js';
 import { validateId } from './state-store.js';
@@ -43,6 +43,11 @@ export interface CreateOptions {
   consoleSocket?: string;
   /** A foreground `run`: a terminal without --console-socket is relayed by the caller (Created.console). */
   foreground?: boolean;
+  /** fds that become the container process's stdin, stdout and stderr (default: this process's own). */
+  stdio?: [number, number, number];
+  /** The caller starts the container right away (`run`): the state is written as running then, not
+   * also as created now. */
+  startNow?: boolean;
 }
 
 /** A created container, with the handles the creating process still holds on its init. */
@@ -58,14 +63,14 @@ export interface Created {
 /** Creates container `id` and leaves its init waiting at the exec barrier. */
 export async function createContainer(ctx: Context, id: string, opts: CreateOptions): Promise<Created> {
   validateId(id);
-  const bundle = resolve(opts.bundle ?? '.');
-  const config = loadConfig(bundle);
+  const bundle = resolve(ctx.cwd, opts.bundle ?? '.');
+  const config = loadConfig(bundle, ctx.configs);
   // Socket activation (LISTEN_FDS) and --preserve-fds: the fds from 3 on the container gets.
-  const handOn = handOnFds(config.process?.env, opts.preserveFds ?? 0);
+  const handOn = handOnFds(config.process?.env, opts.preserveFds ?? 0, ctx.env);
   if (config.process !== undefined && handOn.env !== undefined) config.process.env = handOn.env;
   checkConsoleOptions(config.process?.terminal === true, opts.consoleSocket, opts.foreground !== true);
   // sd_notify passthrough: the container's NOTIFY_SOCKET is ours, relayed at start (notify.ts).
-  const notify = hostNotifySocket();
+  const notify = hostNotifySocket(ctx.env);
   if (notify !== undefined && config.process !== undefined) config.process.env = notifyEnv(config.process.env);
   for (const w of validateConfig(config).warnings) ctx.logger.warn(w);
   const unsupported = unsupportedFields(config, { rootless: ctx.rootless, uid: ctx.caller.uid, gid: ctx.caller.gid });
@@ -74,7 +79,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     throw new TsruncError('not-supported', `config.json: ${u.pointer}: ${u.reason}`);
   }
   const rootfs = resolveRootfs(bundle, config);
-  const owner = ownerName(ctx);
+  const owner = ctx.facts.owner();
   const mapFacts = newUserNamespace(config) ? hostMapFacts(ctx, owner) : null;
   const idMaps = mapFacts !== null ? planIdMaps(config.linux ?? {}, config.process!.user, mapFacts) : null;
   if (idMaps?.notice !== undefined) ctx.logger.warn(idMaps.notice);
@@ -135,9 +140,10 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       preserveFds: handOn.fds,
       startSocketPath: `/proc/self/fd/${dirFd}/${ctx.store.startSocketName()}`,
       ops: plan.ops,
+      ...(opts.stdio !== undefined ? { stdio: opts.stdio } : {}),
       ...(plan.timeOffsets !== undefined ? { timeOffsets: plan.timeOffsets } : {}),
     });
-    if (idMaps !== null) writeIdMaps(spawned.pid, idMaps, mapFacts?.helpers ?? null);
+    if (idMaps !== null) await writeIdMaps(spawned.pid, idMaps, mapFacts?.helpers ?? null);
     // Before "go": the child unshares its cgroup namespace after it, so this cgroup becomes its root.
     const placed = await placeCgroup(cgPlan, id, spawned.pid, config);
     cgroup = placed.record;
@@ -163,13 +169,13 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     const startOps = startOpOrigins(plan.ops);
     if (startOps.length > 0) state.startOps = startOps;
     state.status = 'created';
-    ctx.store.save(state);
+    if (opts.startNow !== true) ctx.store.save(state);
     if (master >= 0 && opts.consoleSocket !== undefined) {
       sendConsole(opts.consoleSocket, master);
       native.closeFd(master);
       master = -1;
     }
-    if (opts.pidFile !== undefined) writePidFile(opts.pidFile, spawned.pid);
+    if (opts.pidFile !== undefined) writePidFile(resolve(ctx.cwd, opts.pidFile), spawned.pid);
     for (const w of cgWarnings) ctx.logger.warn(w);
     return { state, spawned, dirFd, ...(master >= 0 ? { console: master } : {}) };
   } catch (e) {
@@ -234,17 +240,16 @@ function planFor(ctx: Context, config: Config, bundle: string, rootfs: string, o
     bundle,
     rootfs,
     rootless: ctx.rootless,
-    hostHasKcore: hostHasKcore(),
+    hostHasKcore: ctx.facts.hasKcore(),
     // Bound when cgroup2 cannot be mounted: the container's own cgroup when known before it exists.
-    cgroup2Dir:
-      cg.expectedPath !== null ? cgroupDir(cg.host, cg.expectedPath) : ownCgroup2Dir(readOr('/proc/self/mountinfo', ''), readOr('/proc/self/cgroup', '')),
+    cgroup2Dir: cg.expectedPath !== null ? cgroupDir(cg.host, cg.expectedPath) : ctx.facts.ownCgroup2Dir(),
     noPivot: opts.noPivot === true,
     execUser,
     setgroupsDenied: idMaps !== null ? idMaps.denySetgroups : inheritedUserNamespaceDeniesSetgroups(config),
     idMaps,
     statHost,
     seccomp,
-    security: hostSecurity(),
+    security: ctx.facts.security(),
     joinsHostNetwork: joinsHostNetwork(config.linux?.namespaces),
     callerInUserNamespace: ctx.caller.inUserNamespace,
   });
@@ -277,7 +282,7 @@ function hostMapFacts(ctx: Context, owner: string): MapFacts {
     gid,
     subUids: readSubIds('uid', owner, uid),
     subGids: readSubIds('gid', owner, uid),
-    helpers: findMapHelpers(process.env.PATH),
+    helpers: ctx.facts.mapHelpers(),
   };
 }
 
@@ -315,9 +320,5 @@ export function writePidFile(path: string, pid: number): void {
   const tmp = join(dirname(abs), `.${basename(abs)}.tmp${process.pid}`);
   writeFileSync(tmp, String(pid));
   renameSync(tmp, abs);
-}
-
-function ownerName(ctx: Context): string {
-  return userName(ctx.caller.uid) ?? String(ctx.caller.uid);
 }
 

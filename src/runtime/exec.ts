@@ -2,7 +2,7 @@
 // user namespace first, a new pid namespace through its double fork) and runs the same process ops
 // `create` runs for the init (build-plan's processOps, without the start barrier), then execs.
 import { fstatSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import { TsruncError, errnoCode } from '../errors.js';
 import { loadConfig, parseConfig, parseJsonLossless } from '../spec/load.js';
@@ -12,7 +12,6 @@ import { processOps, type PlanContext } from '../linux/build-plan.js';
 import { compileSeccomp } from '../linux/seccomp.js';
 import { readRootfsFile, lookupExecUser } from '../linux/rootfs-files.js';
 import { isSameLiveProcess } from '../linux/proc.js';
-import { signalNumber } from '../linux/signals.js';
 import * as native from '../native/index.js';
 import { HOOK_NAMESPACES } from '../native/handoff.js';
 import type { Context } from './context.js';
@@ -21,6 +20,7 @@ import { liveStatus } from './live-status.js';
 import { writePidFile } from './create.js';
 import { maybeCgroupDir } from './cgroup.js';
 import { CONSOLE_TAG, checkConsoleOptions, followHostSize, relayTerminal, sendConsole } from './terminal.js';
+import { relaySignals } from './signal-relay.js';
 
 export interface ExecOptions {
   /** The command (ignored with `processFile`). */
@@ -42,10 +42,12 @@ export interface ExecOptions {
   ignorePaused?: boolean;
   /** Unix socket that receives the pty master of a terminal. */
   consoleSocket?: string;
+  /** fds that become the process's stdin, stdout and stderr (default: this process's own). */
+  stdio?: [number, number, number];
+  /** Relay this process's signals to the exec'd process in the foreground (the CLI's `exec`). */
+  forwardSignals?: boolean;
 }
 
-/** The signals a foreground exec relays to its process, as `run` does. */
-const FORWARDED: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR2', 'SIGALRM', 'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGWINCH', 'SIGPIPE'];
 
 /** Parses -u "uid[:gid]" as runc does (numbers only). */
 export function parseUser(spec: string): { uid: number; gid?: number } {
@@ -152,7 +154,7 @@ export async function execInContainer(ctx: Context, id: string, opts: ExecOption
   if (status === 'paused' && opts.ignorePaused !== true) {
     throw new TsruncError('invalid-state', `container "${id}" is paused: cannot exec in a paused container`, { hint: 'use --ignore-paused to override' });
   }
-  const config: Config = loadConfig(state.bundle);
+  const config: Config = loadConfig(state.bundle, ctx.configs);
   if (config.process === undefined) throw new TsruncError('invalid-config', 'config.json: /process: required');
   const proc = execProcessSpec(config.process, opts);
   checkConsoleOptions(proc.terminal === true, opts.consoleSocket, opts.detach === true);
@@ -184,6 +186,7 @@ export async function execInContainer(ctx: Context, id: string, opts: ExecOption
       preserveFds: opts.preserveFds ?? 0,
       startSocketPath: '',
       ops,
+      ...(opts.stdio !== undefined ? { stdio: opts.stdio } : {}),
     };
     const spawned = native.spawn(req);
     // Into the container's cgroup before "go": its cgroup namespace is joined after, and limits apply.
@@ -236,27 +239,20 @@ export async function execInContainer(ctx: Context, id: string, opts: ExecOption
       if (master >= 0) native.closeFd(master);
       throw e;
     }
-    if (opts.pidFile !== undefined) writePidFile(opts.pidFile, spawned.pid);
+    if (opts.pidFile !== undefined) writePidFile(resolve(ctx.cwd, opts.pidFile), spawned.pid);
     if (opts.detach === true) {
       native.closeFd(spawned.pidfd);
       native.closeFd(spawned.syncFd);
       return 0;
     }
-    return await waitForeground(spawned, master);
+    return await waitForeground(spawned, master, opts.forwardSignals === true);
   } finally {
     for (const j of joins) native.closeFd(j.fd);
   }
 }
 
-async function waitForeground(spawned: native.Spawned, master: number): Promise<number> {
-  const relay = (sig: NodeJS.Signals): void => {
-    try {
-      native.pidfdSignal(spawned.pidfd, signalNumber(sig));
-    } catch {
-      // gone already: waitExit will tell
-    }
-  };
-  for (const sig of FORWARDED) process.on(sig, relay);
+async function waitForeground(spawned: native.Spawned, master: number, forwardSignals: boolean): Promise<number> {
+  const stopRelay = forwardSignals ? relaySignals(spawned.pidfd) : null;
   const terminal = master >= 0 ? relayTerminal(master, false) : null;
   try {
     const code = (await native.waitExit(spawned.pidfd)).code;
@@ -264,7 +260,7 @@ async function waitForeground(spawned: native.Spawned, master: number): Promise<
     return code;
   } finally {
     await terminal?.stop();
-    for (const sig of FORWARDED) process.off(sig, relay);
+    stopRelay?.();
     native.closeFd(spawned.pidfd);
     native.closeFd(spawned.syncFd);
   }

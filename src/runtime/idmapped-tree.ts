@@ -6,7 +6,7 @@
 import { openSync } from 'node:fs';
 import { TsruncError } from '../errors.js';
 import * as native from '../native/index.js';
-import { writeIdMaps } from '../linux/id-maps.js';
+import { writeIdMapsDirect } from '../linux/id-maps.js';
 import type { IdmapTree } from '../linux/build-plan.js';
 
 const CLONE_NEWUSER = 0x10000000;
@@ -19,7 +19,7 @@ function what(t: IdmapTree): string {
 export function mappedUserNamespace(t: IdmapTree): number {
   const holder = native.spawn({ newNamespaces: CLONE_NEWUSER, joinNamespaces: [], preserveFds: 0, startSocketPath: '', ops: [] });
   try {
-    writeIdMaps(holder.pid, { uid: t.uidMappings, gid: t.gidMappings, writer: 'direct', denySetgroups: false }, null);
+    writeIdMapsDirect(holder.pid, { uid: t.uidMappings, gid: t.gidMappings, writer: 'direct', denySetgroups: false });
     return openSync(`/proc/${holder.pid}/ns/user`, 'r');
   } catch (e) {
     throw new TsruncError('init-failed', `${what(t)}: the user namespace of its idmap: ${(e as Error).message}`, { cause: e });

@@ -4,30 +4,38 @@ import * as native from '../native/index.js';
 import type { Context } from './context.js';
 import { createContainer, type CreateOptions } from './create.js';
 import { startContainer } from './start.js';
-import { signalNumber } from '../linux/signals.js';
 import { hooksOf, runHostHooksWarn } from './hooks.js';
 import { ociState } from './live-status.js';
 import { releaseCgroup } from './cgroup.js';
 import { followHostSize, relayTerminal } from './terminal.js';
 import { bindNotifySocket, hostNotifySocket, relayNotify } from './notify.js';
+import { relaySignals } from './signal-relay.js';
+import type { ExitStatus } from '../native/reaper.js';
+import type { StateFile } from '../spec/state-schema.js';
 
 export interface RunOptions extends CreateOptions {
   detach?: boolean;
   /** Keep the state after the container exits (runc's --keep). */
   keep?: boolean;
+  /** Relay this process's signals to the container while it runs in the foreground (the CLI's `run`). */
+  forwardSignals?: boolean;
+  /** Called once the container runs (its state as saved), before `run` waits for it. */
+  onStart?: (state: StateFile) => void;
 }
-
-/** The signals a foreground `run` relays to the container, as runc does. */
-const FORWARDED: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR2', 'SIGALRM', 'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGWINCH', 'SIGPIPE'];
 
 /** Runs container `id`; resolves to the exit code `run` should exit with. */
 export async function runContainer(ctx: Context, id: string, opts: RunOptions): Promise<number> {
-  const created = await createContainer(ctx, id, { ...opts, foreground: opts.detach !== true });
+  return (await runContainerStatus(ctx, id, opts)).code ?? 0;
+}
+
+/** runContainer with the whole exit status (a detached run resolves to code 0 once started). */
+export async function runContainerStatus(ctx: Context, id: string, opts: RunOptions): Promise<ExitStatus> {
+  const created = await createContainer(ctx, id, { ...opts, foreground: opts.detach !== true, startNow: true });
   const { spawned, dirFd } = created;
   let state = created.state;
   // The process must see our window size from its first instruction: size the pty before it starts.
   if (created.console !== undefined) followHostSize(created.console);
-  const notifyHost = hostNotifySocket();
+  const notifyHost = hostNotifySocket(ctx.env);
   let notify: number | null = null;
   try {
     if (notifyHost !== undefined) notify = bindNotifySocket(ctx.store.dir(id));
@@ -45,24 +53,18 @@ export async function runContainer(ctx: Context, id: string, opts: RunOptions): 
     native.closeFd(dirFd);
   }
   const init = { pid: state.pid, startTime: state.pidStartTime };
+  opts.onStart?.(state);
   if (opts.detach === true) {
     native.closeFd(spawned.pidfd);
     native.closeFd(spawned.syncFd);
     // As runc: a detached run returns once the container is ready (or gone), the init as MAINPID.
     if (notify !== null) await relayNotify(notify, notifyHost!, state.pid, init, (m) => ctx.logger.warn(m));
-    return 0;
+    return { code: 0, signal: null };
   }
   // In the foreground `run` itself is the main process the service manager watches.
   if (notify !== null) void relayNotify(notify, notifyHost!, process.pid, init, (m) => ctx.logger.warn(m));
 
-  const relay = (sig: NodeJS.Signals): void => {
-    try {
-      native.pidfdSignal(spawned.pidfd, signalNumber(sig));
-    } catch {
-      // the container is already gone; waitExit will tell
-    }
-  };
-  for (const sig of FORWARDED) process.on(sig, relay);
+  const stopRelay = opts.forwardSignals === true ? relaySignals(spawned.pidfd) : null;
   // A terminal without --console-socket: relayed here, and the host terminal restored however we end.
   const terminal = created.console !== undefined ? relayTerminal(created.console, false) : null;
   try {
@@ -77,10 +79,10 @@ export async function runContainer(ctx: Context, id: string, opts: RunOptions): 
       ctx.store.remove(id);
       runHostHooksWarn('poststop', hooksOf(state.hooks), ociState(state, 'stopped'), ctx.logger);
     }
-    return exit.code;
+    return exit;
   } finally {
     await terminal?.stop();
-    for (const sig of FORWARDED) process.off(sig, relay);
+    stopRelay?.();
     native.closeFd(spawned.pidfd);
     native.closeFd(spawned.syncFd);
   }

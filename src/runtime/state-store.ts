@@ -1,6 +1,6 @@
 // The state root: one directory per container holding state.json (written atomically: temp file +
 // rename), the start socket and a lock. Reserving an id is an atomic mkdir.
-import { mkdirSync, readFileSync, writeFileSync, renameSync, rmSync, readdirSync, lstatSync, openSync, closeSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, renameSync, rmSync, rmdirSync, readdirSync, lstatSync, openSync, closeSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsruncError, errnoCode } from '../errors.js';
 import { stateFileSchema, type StateFile } from '../spec/state-schema.js';
@@ -16,6 +16,9 @@ export function validateId(id: string): void {
 }
 
 export class StateStore {
+  /** ensureRoot() passed once: a long-lived store does not check the root before every reserve. */
+  #rootChecked = false;
+
   constructor(readonly root: string) {}
 
   dir(id: string): string {
@@ -43,10 +46,18 @@ export class StateStore {
 
   /** Atomically claims `id`; a second create of the same id fails here. */
   reserve(id: string): void {
-    this.ensureRoot();
+    if (!this.#rootChecked) {
+      this.ensureRoot();
+      this.#rootChecked = true;
+    }
     try {
       mkdirSync(this.dir(id), { mode: 0o700 });
     } catch (e) {
+      // The root was removed since it was checked: check (and make) it again.
+      if (errnoCode(e) === 'ENOENT' && this.#rootChecked) {
+        this.#rootChecked = false;
+        return this.reserve(id);
+      }
       if (errnoCode(e) === 'EEXIST') throw new TsruncError('exists', `container "${id}" already exists`);
       throw new TsruncError('internal', `state dir for "${id}": ${(e as Error).message}`, { cause: e });
     }
@@ -78,7 +89,18 @@ export class StateStore {
 
   /** Removes a container's directory and everything in it. */
   remove(id: string): void {
-    rmSync(this.dir(id), { recursive: true, force: true });
+    const dir = this.dir(id);
+    // The usual content is a few files: unlink them and rmdir, rather than rmSync's walk and retries.
+    try {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        if (e.isDirectory()) rmSync(join(dir, e.name), { recursive: true, force: true });
+        else unlinkSync(join(dir, e.name));
+      }
+      rmdirSync(dir);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return;
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   /** Ids of every container with a state directory, sorted. */

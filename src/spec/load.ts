@@ -12,7 +12,7 @@ const FILE = 'config.json';
  * its config.json is missing, 'invalid-config' when the file is not valid JSON or not a valid config.
  * Semantic checks (absolute paths, namespaces…) are validate.ts's job.
  */
-export function loadConfig(bundleDir: string): Config {
+export function loadConfig(bundleDir: string, cache?: ConfigCache): Config {
   let isDir: boolean;
   try {
     isDir = statSync(bundleDir).isDirectory();
@@ -31,8 +31,19 @@ export function loadConfig(bundleDir: string): Config {
     if (code === 'EISDIR') throw new TsruncError('invalid-config', `bundle ${bundleDir}: ${FILE} is a directory`, { cause: e });
     throw new TsruncError('invalid-config', `${path}: ${describeFsError(e)}`, { cause: e });
   }
-  return parseConfigText(text);
+  if (cache === undefined) return parseConfigText(text);
+  // The same text parses to the same config: a copy of the cached one (callers may change theirs).
+  const hit = cache.get(path);
+  if (hit !== undefined && hit.text === text) return structuredClone(hit.config);
+  const config = parseConfigText(text);
+  if (cache.size >= CONFIG_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.set(path, { text, config: structuredClone(config) });
+  return config;
 }
+
+/** Parsed configs by path, with the text they came from (a Runtime creates many containers from one bundle). */
+export type ConfigCache = Map<string, { text: string; config: Config }>;
+const CONFIG_CACHE_SIZE = 64;
 
 /** Parses config.json text (JSON syntax, then schema). `file` names it in error messages. */
 export function parseConfigText(text: string, file = FILE): Config {

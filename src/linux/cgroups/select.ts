@@ -13,6 +13,8 @@ import { cgroupDir, joinPath, parentPath, readCgroupHost, type CgroupHost } from
 import { isSystemdPath, parseSystemdPath, type UnitName } from './systemd.js';
 import { isWritableCgroup } from './files.js';
 import { requestedLimits } from './resources.js';
+import { CgroupfsDriver } from './cgroupfs.js';
+import { DisabledDriver } from './disabled.js';
 import { cgroupV1Hint, noUserBusHint, notOwnCgroupHint, wrongRuntimeDirHint } from './hints.js';
 
 /** Host facts the choice depends on. */
@@ -134,19 +136,25 @@ export function limitsWithoutCgroup(limits: string[], reason: string, hint: stri
 /** The limits of a config (for the disabled driver's check). */
 export { requestedLimits };
 
+// cgroupfs and disabled are small; the systemd module is imported once, when first needed (a dynamic
+// import of a loaded module still costs a resolve per call, ~0.1 ms per container).
+let systemd: Promise<typeof import('./systemd.js')> | undefined;
+function systemdModule(): Promise<typeof import('./systemd.js')> {
+  systemd ??= import('./systemd.js');
+  return systemd;
+}
+
 /** A driver for a choice (systemd is only constructed here; dbus-next loads at its first call). */
 export async function openDriver(choice: Choice, host: CgroupHost): Promise<CgroupDriver> {
   switch (choice.driver) {
     case 'systemd': {
-      const { SystemdDriver } = await import('./systemd.js');
+      const { SystemdDriver } = await systemdModule();
       return new SystemdDriver(host, choice.busAddress, choice.userBus, choice.unit);
     }
     case 'cgroupfs': {
-      const { CgroupfsDriver } = await import('./cgroupfs.js');
       return new CgroupfsDriver(host, choice.path);
     }
     case 'disabled': {
-      const { DisabledDriver } = await import('./disabled.js');
       return new DisabledDriver();
     }
   }
@@ -156,15 +164,13 @@ export async function openDriver(choice: Choice, host: CgroupHost): Promise<Cgro
 export async function driverFor(record: CgroupRecord, host: CgroupHost, rootless: boolean, env: NodeJS.ProcessEnv): Promise<CgroupDriver> {
   switch (record.driver) {
     case 'systemd': {
-      const { SystemdDriver } = await import('./systemd.js');
+      const { SystemdDriver } = await systemdModule();
       return new SystemdDriver(host, busAddressFor(rootless, env), rootless, { slice: '', unit: record.unit ?? '' });
     }
     case 'cgroupfs': {
-      const { CgroupfsDriver } = await import('./cgroupfs.js');
       return new CgroupfsDriver(host, record.path ?? '/');
     }
     case 'disabled': {
-      const { DisabledDriver } = await import('./disabled.js');
       return new DisabledDriver();
     }
   }
