@@ -80,38 +80,76 @@ static int check_plain_dir(struct tsr_child *c, const char *target) {
   return r;
 }
 
+static int mount_at(struct tsr_child *c, const char *src, const char *target, const char *fstype, const char *data,
+                    int create, unsigned long flags, const char *fallback, int *bound_out, uint64_t *rflags);
+
+/* The directory a tmpfs is about to cover, opened for reading (it stays reachable through the fd once
+ * covered), or -1 when there is none yet. */
+static int open_covered(struct tsr_child *c, const char *target, int *dir, struct stat *st) {
+  int fd, r = tsr_resolve(c, target, -1, &fd);
+  *dir = -1;
+  if (r == ENOENT || r == ENOTDIR) return 0;
+  if (r) return r;
+  *dir = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  close(fd);
+  if (*dir < 0) return errno == ENOTDIR ? (*dir = -1, 0) : tsr_fail(c, "open");
+  if (fstat(*dir, st) < 0) {
+    r = tsr_fail(c, "stat");
+    close(*dir);
+    *dir = -1;
+  }
+  return r;
+}
+
+/* "mode=" among a tmpfs's comma-separated options. */
+static int has_mode_option(const char *data) {
+  for (const char *o = data; o; o = strchr(o, ',')) {
+    if (*o == ',') o++;
+    if (!strncmp(o, "mode=", 5)) return 1;
+  }
+  return 0;
+}
+
+/* A new tmpfs over an existing directory gets that directory's mode unless "mode=" says otherwise (runc
+ * chmods it back), and with tmpcopyup its tree. Done before any read-only remount (build-plan.ts mounts a
+ * read-only tmpfs read-write first). */
+static int fill_tmpfs(struct tsr_child *c, const char *target, const char *data, int covered, const struct stat *st,
+                      int copyup) {
+  char path[32];
+  int fd, r = reopen(c, target, &fd, path, sizeof path);
+  if (r) return r;
+  if (!has_mode_option(data) && chmod(path, st->st_mode & 07777) < 0) r = tsr_fail(c, "chmod");
+  if (!r && copyup) {
+    int to = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (to < 0) r = tsr_fail(c, "open");
+    else {
+      r = tsr_copy_tree(c, covered, to);
+      close(to);
+    }
+  }
+  close(fd);
+  return r;
+}
+
 int tsr_op_mount(struct tsr_child *c, uint32_t i) {
   const struct tsr_plan *p = c->p;
   const char *src = tsr_str(p, tsr_op_slot(p, i, 1)), *target = tsr_str(p, tsr_op_slot(p, i, 2));
   const char *fstype = tsr_str(p, tsr_op_slot(p, i, 3)), *data = tsr_str(p, tsr_op_slot(p, i, 4));
-  int create = (int)tsr_op_slot(p, i, 5);
+  int create = (int)(tsr_op_slot(p, i, 5) & 1), copyup = (tsr_op_slot(p, i, 5) & TSR_MOUNT_COPYUP) != 0;
   unsigned long flags = (unsigned long)tsr_op_slot(p, i, 6);
   uint64_t rflags = tsr_op_slot(p, i, 7);
   unsigned long prop = (unsigned long)tsr_op_slot(p, i, 8);
   uint64_t aset = tsr_op_slot(p, i, 9), aclr = tsr_op_slot(p, i, 10);
   const char *fallback = tsr_str(p, tsr_op_slot(p, i, 11));
   char path[32];
-  int fd, r, bound = (flags & MS_BIND) != 0;
+  int fd, r, bound = (flags & MS_BIND) != 0, covered = -1;
+  struct stat cst;
 
   if (!bound && (!strcmp(fstype, "proc") || !strcmp(fstype, "sysfs")) && (r = check_plain_dir(c, target))) return r;
-  if ((r = tsr_resolve(c, target, create ? 1 : 0, &fd))) return r;
-  tsr_fd_path(path, sizeof path, fd);
-  if (bound) {
-    /* MS_BIND ignores every flag but MS_REC: the others need the remount below. */
-    r = mount(src, path, fstype[0] ? fstype : NULL, flags & (MS_BIND | MS_REC), NULL) < 0 ? tsr_fail(c, "mount") : 0;
-  } else if (mount(src, path, fstype, flags, data[0] ? data : NULL) < 0) {
-    /* sysfs without a network namespace, cgroup2 without a cgroup namespace: the kernel says EPERM
-     * in a user namespace; an rbind of the host's copy is what runc falls back to. EBUSY: the target
-     * already is a mount of the same superblock (cgroup2 under an rbind of /sys), as runc also handles. */
-    if ((errno == EPERM || errno == EBUSY) && fallback) {
-      r = mount(fallback, path, NULL, MS_BIND | MS_REC, NULL) < 0 ? tsr_fail(c, "mount") : 0;
-      bound = 1;
-      rflags = flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | ATIME_FLAGS | MS_NODIRATIME);
-    } else {
-      r = tsr_fail(c, "mount");
-    }
-  }
-  close(fd);
+  if (!bound && !strcmp(fstype, "tmpfs") && (r = open_covered(c, target, &covered, &cst))) return r;
+  r = mount_at(c, src, target, fstype, data, create, flags, fallback, &bound, &rflags);
+  if (!r && covered >= 0) r = fill_tmpfs(c, target, data, covered, &cst, copyup);
+  if (covered >= 0) close(covered);
   if (r) return r;
   if (rflags == TSR_NULL_FLAGS && !prop && !aset && !aclr) return 0;
 
@@ -124,6 +162,33 @@ int tsr_op_mount(struct tsr_child *c, uint32_t i) {
     struct mount_attr attr = {.attr_set = aset, .attr_clr = aclr};
     if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
       r = tsr_fail(c, "mount_setattr");
+  }
+  close(fd);
+  return r;
+}
+
+/* The mount itself (the target created when missing); *bound and *rflags change when the fallback
+ * bind replaces a refused mount. */
+static int mount_at(struct tsr_child *c, const char *src, const char *target, const char *fstype, const char *data,
+                    int create, unsigned long flags, const char *fallback, int *bound_out, uint64_t *rflags) {
+  char path[32];
+  int fd, r, bound = *bound_out;
+  if ((r = tsr_resolve(c, target, create ? 1 : 0, &fd))) return r;
+  tsr_fd_path(path, sizeof path, fd);
+  if (bound) {
+    /* MS_BIND ignores every flag but MS_REC: the others need the remount tsr_op_mount does after. */
+    r = mount(src, path, fstype[0] ? fstype : NULL, flags & (MS_BIND | MS_REC), NULL) < 0 ? tsr_fail(c, "mount") : 0;
+  } else if (mount(src, path, fstype, flags, data[0] ? data : NULL) < 0) {
+    /* sysfs without a network namespace, cgroup2 without a cgroup namespace: the kernel says EPERM
+     * in a user namespace; an rbind of the host's copy is what runc falls back to. EBUSY: the target
+     * already is a mount of the same superblock (cgroup2 under an rbind of /sys), as runc also handles. */
+    if ((errno == EPERM || errno == EBUSY) && fallback) {
+      r = mount(fallback, path, NULL, MS_BIND | MS_REC, NULL) < 0 ? tsr_fail(c, "mount") : 0;
+      *bound_out = 1;
+      *rflags = flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | ATIME_FLAGS | MS_NODIRATIME);
+    } else {
+      r = tsr_fail(c, "mount");
+    }
   }
   close(fd);
   return r;

@@ -33,6 +33,7 @@
 #define TSR_MAX_JOINS 16
 #define TSR_FLAG_CTTY 1u
 #define TSR_NULL_FLAGS UINT64_MAX /* "remountFlags: null" */
+#define TSR_MOUNT_COPYUP 2u /* OP_MOUNT s5: copy the covered directory's tree into the new tmpfs (copyup.c) */
 
 enum tsr_header_slot {
   H_MAGIC, H_LENGTH, H_NEWNS, H_PRESERVE, H_NJOIN, H_NOPS, H_START_PATH, H_STDIN, H_STDOUT, H_STDERR, H_FLAGS,
@@ -42,7 +43,7 @@ enum tsr_header_slot {
 /* Op kinds: the order is mirrored in encode.ts (OP_KINDS). Never renumber, only append. */
 enum tsr_kind {
   OP_PREPARE_ROOT = 1, /* s1 rootfs, s2 propagation */
-  OP_MOUNT,            /* s1 source, s2 target, s3 fstype, s4 data, s5 create (0 dir, 1 file), s6 flags,
+  OP_MOUNT,            /* s1 source, s2 target, s3 fstype, s4 data, s5 create (0 dir, 1 file) | TSR_MOUNT_COPYUP, s6 flags,
                           s7 remountFlags (TSR_NULL_FLAGS = none), s8 propagation, s9 attrSet, s10 attrClr,
                           s11 fallbackBind (null = none) */
   OP_DEVICE,           /* s1 target, s2 how (0 bind, 1 mknod), s3 source, s4 mode, s5 major, s6 minor, s7 uid, s8 gid */
@@ -184,6 +185,9 @@ int tsr_op_chroot(struct tsr_child *c);
 int tsr_op_mask(struct tsr_child *c, const char *path);
 int tsr_op_readonly(struct tsr_child *c, const char *path);
 int tsr_op_readonly_root(struct tsr_child *c);
+
+/* copyup.c: copies the tree under directory fd `from` into directory fd `to`; 0 or an errno */
+int tsr_copy_tree(struct tsr_child *c, int from, int to);
 
 /* caps.c: credentials, capabilities, limits */
 int tsr_op_cap_bounding(struct tsr_child *c, uint64_t keep);

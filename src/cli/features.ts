@@ -26,7 +26,6 @@ function supported(field: string): boolean {
 export function features(): Record<string, unknown> {
   const idmap = supported('mounts[].options idmap/ridmap');
   const mountOptions = KNOWN_MOUNT_OPTIONS.filter((o) => {
-    if (o === 'tmpcopyup') return false; // parsed, but refused by the plan
     if (o === 'idmap' || o === 'ridmap') return idmap;
     return parseMountOptions([o]).data === '';
   });

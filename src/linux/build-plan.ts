@@ -192,9 +192,11 @@ function mountOps(
   (config.mounts ?? []).forEach((m, i) => {
     const origin: Origin = { pointer: `/mounts/${i}`, what: m.destination };
     const o = parseMountOptions(m.options ?? []);
-    if (o.tmpcopyup) throw new TsruncError('not-supported', `config.json: /mounts/${i}/options: "tmpcopyup" is not supported by tsrunc yet`);
     const type = m.type ?? '';
     const bind = o.bind || type === 'bind';
+    if (o.tmpcopyup && (bind || type !== 'tmpfs')) {
+      throw new TsruncError('invalid-config', `config.json: /mounts/${i}/options: "tmpcopyup" only applies to a tmpfs mount`);
+    }
     if (bind) {
       const src = m.source ?? '';
       const source = isAbsolute(src) ? src : resolvePath(ctx.bundle, src);
@@ -223,10 +225,15 @@ function mountOps(
     // (crun does the same for sysfs; runc does it for cgroup2).
     if (fstype === 'sysfs' && inUserNamespace && !newNet) fallbackBind = '/sys';
     if (fstype === 'cgroup2' && (inUserNamespace || !newCgroupNs)) fallbackBind = ctx.cgroup2Dir;
+    const flags = o.flags & ~MS_REMOUNT;
+    // runc mounts a tmpfs read-write and remounts it read-only after it got the covered directory's mode
+    // (and, with tmpcopyup, its tree).
+    const roTmpfs = fstype === 'tmpfs' && (flags & MS_RDONLY) !== 0;
     ops.push({
       op: 'mount', source: m.source ?? fstype, target: m.destination, fstype, data: o.data,
-      flags: o.flags & ~MS_REMOUNT, create: 'dir', remountFlags: null,
+      flags: roTmpfs ? flags & ~MS_RDONLY : flags, create: 'dir', remountFlags: roTmpfs ? flags : null,
       propagation: o.propagation, attrSet: o.attrSet, attrClr: o.attrClr, fallbackBind, origin,
+      ...(o.tmpcopyup ? { copyUp: true } : {}),
     });
   });
 

@@ -10,6 +10,8 @@ export const HEADER_SLOTS = 16;
 export const JOIN_SLOTS = 2;
 export const OP_SLOTS = 12;
 const NULL_FLAGS = (1n << 64n) - 1n;
+/** OP_MOUNT slot 5, beside the create bit: copy the covered directory into the new tmpfs (TSR_MOUNT_COPYUP). */
+const MOUNT_COPYUP = 2n;
 /** Header slot numbers: enum tsr_header_slot in helpers/plan.h. */
 const H = { magic: 0, length: 1, newNs: 2, preserve: 3, nJoin: 4, nOps: 5, startPath: 6, stdin: 7, flags: 10, timens: 11 } as const;
 const FLAG_CTTY = 1n;
@@ -138,7 +140,7 @@ function opSlots(op: Op, h: Heap, at: string): bigint[] {
         h.str(op.target, `${at}.target`),
         h.str(op.fstype, `${at}.fstype`),
         h.str(op.data, `${at}.data`),
-        op.create === 'file' ? 1n : 0n,
+        (op.create === 'file' ? 1n : 0n) | (op.copyUp === true ? MOUNT_COPYUP : 0n),
         n(op.flags, 'flags'),
         op.remountFlags === null ? NULL_FLAGS : n(op.remountFlags, 'remountFlags'),
         n(op.propagation, 'propagation'),
@@ -362,7 +364,8 @@ function decodeOp(kind: Op['op'], s: (k: number) => bigint, r: Readers): Decoded
         target: str(s(2)),
         fstype: str(s(3)),
         data: str(s(4)),
-        create: s(5) === 1n ? 'file' : 'dir',
+        create: (s(5) & 1n) === 1n ? 'file' : 'dir',
+        ...((s(5) & MOUNT_COPYUP) !== 0n ? { copyUp: true } : {}),
         flags: num(s(6)),
         remountFlags: s(7) === NULL_FLAGS ? null : num(s(7)),
         propagation: num(s(8)),

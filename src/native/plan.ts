@@ -27,7 +27,9 @@ export type Op =
    * applied after, when not 0. `attrSet`/`attrClr` are MOUNT_ATTR_* applied recursively with
    * mount_setattr (the "rro", "rnosuid"… options), when not 0. When the mount fails with EPERM (or EBUSY) and
    * `fallbackBind` is set, that host path is rbind-mounted instead and remounted with `flags`
-   * (sysfs without a network namespace, cgroup2 without a cgroup namespace).
+   * (sysfs without a network namespace, cgroup2 without a cgroup namespace). A tmpfs over an existing
+   * directory takes that directory's mode (unless `data` has mode=) and, with `copyUp` (runc's
+   * tmpcopyup), a copy of its tree, both before the remount.
    */
   | {
       op: 'mount';
@@ -42,6 +44,7 @@ export type Op =
       attrSet: number;
       attrClr: number;
       fallbackBind: string | null;
+      copyUp?: boolean;
       origin: Origin;
     }
   /** A device node: bind-mounted from the host path `source` (in a user namespace) or mknod'ed. */

@@ -2,7 +2,7 @@
 // exit code. With TSRUNC_DIFF_SELF=1 both sides are runc, which checks the cases themselves.
 import { after, afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   IS_ROOT,
@@ -424,6 +424,69 @@ describe('differential: runc and tsrunc agree', { skip: missingPrerequisites() }
         c.mounts!.push({ destination: '/a/b/c', type: 'tmpfs', source: 'tmpfs', options: ['size=64k'] });
       },
     });
+  });
+
+  test('tmpfs without mode= over an existing directory takes the directory\'s mode', async () => {
+    await expectSame({
+      args: sh("stat -c %a /mnt; grep -c ' /mnt tmpfs ' /proc/mounts"),
+      setup: (b) => chmodSync(join(b.rootfs, 'mnt'), 0o750),
+      mutate: (c) => {
+        c.mounts!.push({ destination: '/mnt', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] });
+      },
+    });
+  });
+
+  // podman --read-only mounts /tmp, /var/tmp and /run this way.
+  const withDataTree = (b: { rootfs: string }): void => {
+    const data = join(b.rootfs, 'data');
+    mkdirSync(join(data, 'sub'), { recursive: true });
+    writeFileSync(join(data, 'a'), 'alpha\n', { mode: 0o640 });
+    chmodSync(join(data, 'sub'), 0o750);
+    writeFileSync(join(data, 'sub', 'b'), 'beta\n', { mode: 0o600 });
+    symlinkSync('a', join(data, 'link'));
+  };
+  const showDataTree = "cd /data && stat -c '%n %a %F %s' . a sub sub/b link && cat a sub/b && readlink link && grep -c ' /data tmpfs ' /proc/mounts";
+
+  test('tmpcopyup: the directory\'s tree is copied into the new tmpfs, writes stay there', async () => {
+    const { runc, tsrunc } = await expectSame({
+      args: sh(`${showDataTree} && echo new > /data/new && echo wrote`),
+      setup: withDataTree,
+      mutate: (c) => {
+        c.mounts!.push({ destination: '/data', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'size=1m', 'tmpcopyup'] });
+      },
+    });
+    assert.match(runc.stdout, /^sub\/b 600 regular file 5\n[^]*alpha\nbeta\na\n1\nwrote\n$/m);
+    assert.equal(existsSync(join(tsrunc.bundle.rootfs, 'data', 'new')), false, 'the write went to the tmpfs');
+  });
+
+  test('tmpcopyup on a read-only tmpfs: copied first, then read-only', async () => {
+    await expectSame({
+      args: sh(`${showDataTree}; echo new > /data/new || echo refused`),
+      setup: withDataTree,
+      mutate: (c) => {
+        c.mounts!.push({ destination: '/data', type: 'tmpfs', source: 'tmpfs', options: ['ro', 'size=1m', 'tmpcopyup'] });
+      },
+    });
+  });
+
+  test('tmpcopyup keeps the times (runc 1.1 stamps the copy time)', async () => {
+    await expectDifference(
+      {
+        args: sh("stat -c '%a %Y' /data/a"),
+        setup: (b) => {
+          withDataTree(b);
+          chmodSync(join(b.rootfs, 'data', 'a'), 0o2755);
+          utimesSync(join(b.rootfs, 'data', 'a'), 1_000_000_000, 1_000_000_000);
+        },
+        mutate: (c) => {
+          c.mounts!.push({ destination: '/data', type: 'tmpfs', source: 'tmpfs', options: ['size=1m', 'tmpcopyup'] });
+        },
+      },
+      {
+        runc: (r) => assert.match(r.stdout, /^2755 (?!1000000000\n)\d+\n$/, r.stderr),
+        tsrunc: (r) => assert.equal(r.stdout, '2755 1000000000\n', r.stderr),
+      },
+    );
   });
 
   const withHostDir = (b: { dir: string }): void => {

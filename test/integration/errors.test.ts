@@ -155,6 +155,12 @@ const CASES: ErrorCase[] = [
     mentions: /\/mounts\/\d+/,
     bundle: { mutate: (c, b) => c.mounts!.push({ destination: '/mnt', type: 'bind', source: join(b.dir, 'missing'), options: ['bind'] }) },
   },
+  {
+    name: 'tmpcopyup on a mount that is not a tmpfs',
+    mentions: /\/mounts\/\d+\/options: "tmpcopyup"/,
+    bundle: { mutate: (c, b) => c.mounts!.push({ destination: '/mnt', type: 'bind', source: b.rootfs, options: ['rbind', 'tmpcopyup'] }) },
+    runcAccepts: 'runc 1.1 ignores tmpcopyup on anything but a tmpfs',
+  },
   { name: 'unknown device type', mentions: '/linux/devices/0/type', bundle: set('/linux/devices', [{ path: '/dev/x', type: 'q', major: 1, minor: 3 }]) },
   { name: 'unknown rootfsPropagation', mentions: '/linux/rootfsPropagation', bundle: set('/linux/rootfsPropagation', 'sideways') },
   // --- ids -----------------------------------------------------------------------------------------

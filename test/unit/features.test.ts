@@ -10,7 +10,7 @@ test('features: the features.md fields, hooks and namespaces listed', () => {
   assert.match(f.ociVersionMax, /^1\.\d+\.\d+$/);
   assert.deepEqual(f.hooks, ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
   for (const o of ['rbind', 'ro', 'nosuid', 'rprivate', 'rro']) assert.ok(f.mountOptions.includes(o), o);
-  assert.ok(!f.mountOptions.includes('tmpcopyup'), 'tmpcopyup is refused by the plan');
+  assert.ok(f.mountOptions.includes('tmpcopyup'), 'tmpcopyup (for a tmpfs)');
   const linux = f.linux as { namespaces: string[]; capabilities: string[]; apparmor: { enabled: boolean } };
   for (const ns of ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup']) assert.ok(linux.namespaces.includes(ns), ns);
   assert.ok(linux.capabilities.includes('CAP_SYS_ADMIN'));

@@ -20,6 +20,10 @@ const allOps: Op[] = [
     op: 'mount', source: 'sysfs', target: '/sys', fstype: 'sysfs', flags: 0xf, data: 'size=10k,mode=755', create: 'file',
     remountFlags: null, propagation: 0, attrSet: 0, attrClr: 0, fallbackBind: '/sys', origin: o,
   },
+  {
+    op: 'mount', source: 'tmpfs', target: '/run', fstype: 'tmpfs', flags: 0x6, data: '', create: 'dir',
+    remountFlags: 0x7, propagation: 0, attrSet: 0, attrClr: 0, fallbackBind: null, copyUp: true, origin: o,
+  },
   { op: 'device', target: '/dev/fuse', how: 'mknod', source: '', mode: 0o20666, major: 10, minor: 229, uid: 0, gid: 5, origin: o },
   { op: 'device', target: '/dev/null', how: 'bind', source: '/dev/null', mode: 0, major: 1, minor: 3, uid: 0, gid: 0, origin: o },
   { op: 'symlink', target: '/dev/fd', linkTo: '/proc/self/fd', origin: o },
