@@ -35,6 +35,9 @@ const commands: Record<string, () => Promise<{ action: Action }>> = {
   ps: () => import('./ps.js'),
   events: () => import('./events.js'),
   update: () => import('./update.js'),
+  wait: () => import('./wait.js'),
+  logs: () => import('./logs.js'),
+  exited: () => import('./exited.js'),
 };
 
 /** An action that loads the command's module when (and only when) it runs; resolves to the exit code. */
@@ -73,13 +76,24 @@ export function createCLI(): CAC {
     .option('-b, --bundle <dir>', 'path to the bundle directory', { default: '.' })
     .option('--pid-file <file>', 'file to write the init process pid to')
     .option('--console-socket <path>', 'unix socket that receives the pty master of a terminal (with --detach)')
-    .option('-d, --detach', 'detach from the container process')
+    .option('-d, --detach', 'detach: a monitor stays with the container and records how it ends (see wait)')
+    .option('--output <file>', "with --detach: write the container's stdout and stderr to this log (see logs)")
+    .option('--rm', 'with --detach: remove the container when it ends')
     .option('--keep', 'keep the container state after it exits')
     .option('--no-pivot', 'do not use pivot_root')
     .option('--no-new-keyring', 'do not create a new session keyring')
     .option('--preserve-fds <n>', 'pass N extra fds (3…3+N-1) to the container', { default: 0 })
     .action(wire('run'));
   cli.command('state <container-id>', 'print the state of a container as JSON').action(wire('state'));
+  cli.command('wait <container-id>', 'print the exit code of a container started with run -d, once it has ended').action(wire('wait'));
+  cli
+    .command('logs <container-id>', 'print the output of a container started with run -d --output')
+    .option('-f, --follow', 'keep printing until the container ends')
+    .action(wire('logs'));
+  cli
+    .command('exited <container-id>', "internal: a detached container's monitor runs it when the container has ended")
+    .option('--rm', 'remove the container')
+    .action(wire('exited'));
   cli
     .command('doctor', 'check this host for (rootless) readiness: ok, warning or problem, with the fix')
     .option('-f, --format <format>', 'text or json', { default: 'text' })

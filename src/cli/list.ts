@@ -12,8 +12,8 @@ export async function action(args: string[], flags: Record<string, unknown>): Pr
   if (flags.quiet === true) {
     out(all.map((c) => c.id + '\n').join(''));
   } else if (format === 'json') {
-    const rows = all.map(({ ociVersion, id, pid, status, bundle, rootfs, created, ownerName, annotations }) => ({
-      ociVersion, id, pid, status, bundle, rootfs, created, owner: ownerName, ...(annotations ? { annotations } : {}),
+    const rows = all.map(({ ociVersion, id, pid, status, bundle, rootfs, created, ownerName, annotations, exitStatus }) => ({
+      ociVersion, id, pid, status, bundle, rootfs, created, owner: ownerName, ...(annotations ? { annotations } : {}), ...(exitStatus ? { exitStatus } : {}),
     }));
     out(JSON.stringify(rows.length === 0 ? null : rows) + '\n');
   } else {

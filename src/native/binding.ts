@@ -68,6 +68,8 @@ export interface Native {
   reaperWaitAsync(ep: number, ev: number, fds: Int32Array, max: number, cb: (err: unknown, result: number) => void): void;
   /** Status as wait(), -EAGAIN while running, -ECHILD for a process that is not our child. */
   waitNohang(pidfd: number): number;
+  /** Tells the monitor at `sock` that its container started, with `pid` as its init: 0 or -errno. */
+  monitorCommit(sock: number, pid: number): number;
 }
 
 let loaded: Native | undefined;
@@ -147,6 +149,7 @@ function load(): Native {
     reaperPoke: lib.func('int tsrunc_reaper_poke(int ev)'),
     reaperWaitAsync: (ep, ev, fds, max, cb) => reaperWait.async(ep, ev, fds, max, cb),
     waitNohang: lib.func('int tsrunc_wait_nohang(int pidfd)'),
+    monitorCommit: lib.func('int tsrunc_monitor_commit(int sock, int32_t pid)'),
     waitTimeoutAsync: (pidfd, ms, cb) => waitTimeout.async(pidfd, ms, cb),
     idmapTree: lib.func('int tsrunc_idmap_tree(int tree, int userns_fd, int recursive, uint64_t attr_set, uint64_t attr_clr)'),
     errnoName: lib.func('const char *tsrunc_errno_name(int err)'),

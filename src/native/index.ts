@@ -280,3 +280,9 @@ export function seqpacketPair(): [number, number] {
   if (r < 0) throw fail('internal', 'a socket pair', 'socketpair', -r);
   return [out[0]!, out[1]!];
 }
+
+/** Tells the monitor at `sock` (helpers/monitor.h) that its container started with `pid` as init. */
+export function monitorCommit(sock: number, pid: number): void {
+  const r = native().monitorCommit(sock, pid);
+  if (r < 0) throw fail('internal', 'the monitor of the container is gone', 'send', -r);
+}

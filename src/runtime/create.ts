@@ -16,7 +16,7 @@ import { readProcStat } from '../linux/proc.js';
 import { compileSeccomp, type CompiledSeccomp } from '../linux/seccomp.js';
 import { joinsHostNetwork } from '../linux/lsm.js';
 import * as native from '../native/index.js';
-import type { Spawned } from '../native/plan.js';
+import type { SpawnRequest, Spawned } from '../native/plan.js';
 import { validateId } from './state-store.js';
 import type { Context } from './context.js';
 import { sendSeccompListener } from './seccomp-listener.js';
@@ -48,6 +48,8 @@ export interface CreateOptions {
   /** The caller starts the container right away (`run`): the state is written as running then, not
    * also as created now. */
   startNow?: boolean;
+  /** Who clones the init (default: this process, native.spawn); `run -d` has its monitor do it. */
+  spawner?: (req: SpawnRequest, container: { poststop: boolean; terminal: boolean }) => Spawned;
 }
 
 /** A created container, with the handles the creating process still holds on its init. */
@@ -134,7 +136,9 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       entry.userns = mappedUserNamespace(entry.tree);
       joinFds.push(entry.userns);
     }
-    spawned = native.spawn({
+    const spawn: NonNullable<CreateOptions['spawner']> = opts.spawner ?? ((req) => native.spawn(req));
+    const container = { poststop: (config.hooks?.poststop ?? []).length > 0, terminal: config.process?.terminal === true };
+    spawned = spawn({
       newNamespaces: plan.newNamespaces,
       joinNamespaces: joins,
       preserveFds: handOn.fds,
@@ -142,7 +146,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       ops: plan.ops,
       ...(opts.stdio !== undefined ? { stdio: opts.stdio } : {}),
       ...(plan.timeOffsets !== undefined ? { timeOffsets: plan.timeOffsets } : {}),
-    });
+    }, container);
     if (idMaps !== null) await writeIdMaps(spawned.pid, idMaps, mapFacts?.helpers ?? null);
     // Before "go": the child unshares its cgroup namespace after it, so this cgroup becomes its root.
     const placed = await placeCgroup(cgPlan, id, spawned.pid, config);

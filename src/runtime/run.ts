@@ -12,6 +12,8 @@ import { bindNotifySocket, hostNotifySocket, relayNotify } from './notify.js';
 import { relaySignals } from './signal-relay.js';
 import type { ExitStatus } from '../native/reaper.js';
 import type { StateFile } from '../spec/state-schema.js';
+import { TsruncError } from '../errors.js';
+import { findCli, spawnUnderMonitor, type Monitored } from '../monitor/spawn.js';
 
 export interface RunOptions extends CreateOptions {
   detach?: boolean;
@@ -21,6 +23,10 @@ export interface RunOptions extends CreateOptions {
   forwardSignals?: boolean;
   /** Called once the container runs (its state as saved), before `run` waits for it. */
   onStart?: (state: StateFile) => void;
+  /** With detach: the monitor writes the container's stdout and stderr to this log (absolute path). */
+  output?: string;
+  /** With detach: the monitor removes the container when it ends. */
+  rm?: boolean;
 }
 
 /** Runs container `id`; resolves to the exit code `run` should exit with. */
@@ -30,8 +36,34 @@ export async function runContainer(ctx: Context, id: string, opts: RunOptions): 
 
 /** runContainer with the whole exit status (a detached run resolves to code 0 once started). */
 export async function runContainerStatus(ctx: Context, id: string, opts: RunOptions): Promise<ExitStatus> {
-  const created = await createContainer(ctx, id, { ...opts, foreground: opts.detach !== true, startNow: true });
+  checkRunOptions(opts);
+  // A detached container is cloned by its monitor, which stays with it (src/monitor/).
+  let monitored: Monitored | undefined;
+  const spawner: CreateOptions['spawner'] =
+    opts.detach === true
+      ? (req, container) => {
+          if (container.terminal && opts.output !== undefined) {
+            throw new TsruncError('invalid-argument', '--output: the container has a terminal (process.terminal): its output goes to the --console-socket');
+          }
+          const exitStep = opts.rm === true || container.poststop ? exitCommand(ctx, id, opts.rm === true) : undefined;
+          monitored = spawnUnderMonitor(req, {
+            stateDir: ctx.store.dir(id),
+            env: ctx.env,
+            ...(opts.output !== undefined ? { output: opts.output } : {}),
+            ...(exitStep ? { exitCommand: exitStep } : {}),
+          });
+          return monitored.spawned;
+        }
+      : undefined;
+  let created: Awaited<ReturnType<typeof createContainer>>;
+  try {
+    created = await createContainer(ctx, id, { ...opts, foreground: opts.detach !== true, startNow: true, ...(spawner ? { spawner } : {}) });
+  } catch (e) {
+    monitored?.abandon();
+    throw e;
+  }
   const { spawned, dirFd } = created;
+  if (monitored !== undefined) created.state.monitor = monitored.monitor;
   let state = created.state;
   // The process must see our window size from its first instruction: size the pty before it starts.
   if (created.console !== undefined) followHostSize(created.console);
@@ -42,6 +74,7 @@ export async function runContainerStatus(ctx: Context, id: string, opts: RunOpti
     state = startContainer(ctx, id, { dirFd, state });
   } catch (e) {
     native.abort(spawned);
+    monitored?.abandon();
     if (notify !== null) native.closeFd(notify);
     if (created.console !== undefined) native.closeFd(created.console);
     await releaseCgroup(ctx, state.cgroup).catch(() => {});
@@ -55,6 +88,8 @@ export async function runContainerStatus(ctx: Context, id: string, opts: RunOpti
   const init = { pid: state.pid, startTime: state.pidStartTime };
   opts.onStart?.(state);
   if (opts.detach === true) {
+    // From here on the monitor records how the init ends (and runs the exit step).
+    monitored?.commit(state.pid);
     native.closeFd(spawned.pidfd);
     native.closeFd(spawned.syncFd);
     // As runc: a detached run returns once the container is ready (or gone), the init as MAINPID.
@@ -86,4 +121,19 @@ export async function runContainerStatus(ctx: Context, id: string, opts: RunOpti
     native.closeFd(spawned.pidfd);
     native.closeFd(spawned.syncFd);
   }
+}
+
+/** --output and --rm belong to a detached run (a foreground run holds the output and removes the
+ * container itself); --rm contradicts --keep. */
+function checkRunOptions(opts: RunOptions): void {
+  if (opts.detach !== true) {
+    if (opts.output !== undefined) throw new TsruncError('invalid-argument', '--output: only with --detach (a foreground run passes the output through)');
+    if (opts.rm === true) throw new TsruncError('invalid-argument', '--rm: only with --detach (a foreground run removes the container unless --keep)');
+  }
+  if (opts.keep === true && opts.rm === true) throw new TsruncError('invalid-argument', '--rm and --keep contradict each other');
+}
+
+/** The command the monitor runs when the init has ended: this tsrunc's internal `exited` step. */
+function exitCommand(ctx: Context, id: string, rm: boolean): string[] {
+  return [process.execPath, findCli(), '--root', ctx.store.root, '--rootless', ctx.rootless ? 'true' : 'false', 'exited', ...(rm ? ['--rm'] : []), id];
 }

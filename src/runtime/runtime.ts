@@ -18,6 +18,8 @@ import { isSameLiveProcess } from '../linux/proc.js';
 import { TsruncError } from '../errors.js';
 import * as native from '../native/index.js';
 import type { ExitStatus } from '../native/reaper.js';
+import { waitContainer } from './wait.js';
+import { exitCodeOf } from '../monitor/exit-file.js';
 
 export type { ExitStatus } from '../native/reaper.js';
 export type { RuntimeOptions } from './context.js';
@@ -164,13 +166,18 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   }
 
   /**
-   * Resolves when container `id`'s init exits. For a container this Runtime created or runs, with its
-   * exit status; for one created by another process (which alone can reap it), with code null.
+   * Resolves when container `id`'s init exits. For a container this Runtime created or runs, or one
+   * with a monitor (`tsrunc run -d`), with its exit status; for one created by another process (which
+   * alone can reap it), with code null.
    */
   async wait(id: string): Promise<ExitStatus> {
     const own = this.#held.get(id)?.exit ?? this.#running.get(id);
     if (own !== undefined) return own;
     const st = this.context.store.load(id);
+    if (st.monitor !== undefined || st.exitStatus !== undefined) {
+      const recorded = await waitContainer(this.context, id);
+      return { code: exitCodeOf(recorded), signal: recorded.signal };
+    }
     if (st.pid <= 0) throw new TsruncError('invalid-state', `container "${id}" has no process`);
     let pidfd: number;
     try {

@@ -69,8 +69,11 @@ function build() {
           unit: str().optional(),
         })
         .optional(),
-      /** The process that stays with a detached container (stdio, exit status), with its start time. */
-      monitor: z.object({ pid: pid(), startTime: str() }).optional(),
+      /** The process that stays with a detached container (stdio, exit status), with its start time
+       * and the log it writes the container's output to (`run -d --output`). */
+      monitor: z.object({ pid: pid(), startTime: str(), output: str().optional() }).optional(),
+      /** The poststop hooks have run (the monitor's exit step): `delete` does not run them again. */
+      poststopRan: z.boolean().optional(),
       /** Config fields of the init's ops after the start barrier, by op index: `start` names a failure there. */
       startOps: z.array(z.object({ index: z.number().int().min(0), pointer: str(), what: str().optional() })).optional(),
       /** The config's hooks that run after create (poststart at start, poststop at delete), kept verbatim. */
@@ -105,6 +108,11 @@ function schemas(): Schemas {
 /** Schema of tsrunc's per-container state file. */
 export function stateFileSchema(): Schemas['stateFile'] {
   return schemas().stateFile;
+}
+
+/** Schema of an exit status (the state file's, and the monitor's exit.json). */
+export function exitStatusSchema(): Schemas['exitStatus'] {
+  return schemas().exitStatus;
 }
 
 /** Schema of the OCI state JSON. */
