@@ -16,7 +16,7 @@ import { namespaceFlag } from './namespaces.js';
 import { DEFAULT_DEVICES, devSymlinks, deviceModeBits, type DeviceSpec } from './devices.js';
 import type { CompiledSeccomp } from './seccomp.js';
 import { hostSecurity, type HostSecurity } from './lsm.js';
-import { attributeOps, checkHostFeatures, labelOps, sysctlOps } from './process-attrs.js';
+import { attributeOps, checkHostFeatures, labelMountData, labelOps, sysctlOps } from './process-attrs.js';
 
 /** Host facts the conversion needs. */
 export interface PlanContext {
@@ -189,6 +189,7 @@ function mountOps(
   ops.push({ op: 'prepare-root', rootfs: ctx.rootfs, propagation: prep | MS_REC, origin: { pointer: '/root/path', what: ctx.rootfs } });
 
   let devFromHost = false;
+  const selinux = (ctx.security ?? hostSecurity()).selinux;
   (config.mounts ?? []).forEach((m, i) => {
     const origin: Origin = { pointer: `/mounts/${i}`, what: m.destination };
     const o = parseMountOptions(m.options ?? []);
@@ -230,7 +231,8 @@ function mountOps(
     // (and, with tmpcopyup, its tree).
     const roTmpfs = fstype === 'tmpfs' && (flags & MS_RDONLY) !== 0;
     ops.push({
-      op: 'mount', source: m.source ?? fstype, target: m.destination, fstype, data: o.data,
+      op: 'mount', source: m.source ?? fstype, target: m.destination, fstype,
+      data: fallbackBind !== null ? o.data : labelMountData(fstype, o.data, linux.mountLabel, selinux),
       flags: roTmpfs ? flags & ~MS_RDONLY : flags, create: 'dir', remountFlags: roTmpfs ? flags : null,
       propagation: o.propagation, attrSet: o.attrSet, attrClr: o.attrClr, fallbackBind, origin,
       ...(o.tmpcopyup ? { copyUp: true } : {}),

@@ -104,19 +104,28 @@ export function labelOps(config: Config, host: HostSecurity): Op[] {
   return ops;
 }
 
-/** linux.mountLabel and linux.intelRdt: a clear error for the host that lacks them, or for what tsrunc does not do yet. */
+/**
+ * The filesystem types runc gives linux.mountLabel (as a `context="…"` mount option, go-selinux's
+ * FormatMountLabel): all but proc and sysfs (SELinux cannot label them), cgroup (mounted unlabelled),
+ * mqueue (runc labels its root with setxattr afterwards; tsrunc leaves it unlabelled) and binds (the
+ * kernel ignores mount data for a bind).
+ */
+const UNLABELLED = new Set(['proc', 'sysfs', 'cgroup', 'cgroup2', 'mqueue', 'bind', '']);
+
+/**
+ * The data of a mount with linux.mountLabel applied: `context="<label>"` appended where runc adds it,
+ * and only on a host with SELinux (elsewhere runc ignores the label, and so does tsrunc).
+ */
+export function labelMountData(fstype: string, data: string, mountLabel: string | undefined, selinux: boolean): string {
+  if (!selinux || (mountLabel ?? '') === '' || UNLABELLED.has(fstype)) return data;
+  const context = `context="${mountLabel}"`;
+  return data === '' ? context : `${data},${context}`;
+}
+
+/** linux.mountLabel: a label the mount option cannot quote is refused (where SELinux would get it). */
 export function checkHostFeatures(config: Config, host: HostSecurity): void {
-  const l = config.linux ?? {};
-  if ((l.mountLabel ?? '') !== '') {
-    if (!host.selinux) throw new TsruncError('host-not-ready', 'config.json: /linux/mountLabel: SELinux is not enabled on this host', { hint: 'remove linux.mountLabel' });
-    throw new TsruncError('not-supported', 'config.json: /linux/mountLabel: SELinux mount labels are not supported by tsrunc yet');
-  }
-  if (l.intelRdt !== undefined) {
-    if (!host.resctrl) {
-      throw new TsruncError('host-not-ready', 'config.json: /linux/intelRdt: this host has no resctrl filesystem (Intel RDT / AMD QoS) mounted at /sys/fs/resctrl', {
-        hint: 'remove linux.intelRdt, or mount it: mount -t resctrl resctrl /sys/fs/resctrl',
-      });
-    }
-    throw new TsruncError('not-supported', 'config.json: /linux/intelRdt: Intel RDT is not supported by tsrunc yet');
+  const label = config.linux?.mountLabel ?? '';
+  if (host.selinux && /["\n\\]/.test(label)) {
+    throw new TsruncError('invalid-config', `config.json: /linux/mountLabel: ${JSON.stringify(label)} cannot be given as a context="…" mount option (a quote, backslash or newline in it)`);
   }
 }

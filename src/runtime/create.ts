@@ -15,6 +15,7 @@ import { readSubIds } from '../linux/subid.js';
 import { readProcStat } from '../linux/proc.js';
 import { compileSeccomp, type CompiledSeccomp } from '../linux/seccomp.js';
 import { joinsHostNetwork } from '../linux/lsm.js';
+import { applyRdt, rdtPlan, readResctrlHost, removeRdt } from '../linux/intel-rdt.js';
 import * as native from '../native/index.js';
 import type { SpawnRequest, Spawned } from '../native/plan.js';
 import { validateId } from './state-store.js';
@@ -81,6 +82,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     throw new TsruncError('not-supported', `config.json: ${u.pointer}: ${u.reason}`);
   }
   const rootfs = resolveRootfs(bundle, config);
+  const rdt = config.linux?.intelRdt !== undefined ? rdtPlan(config.linux.intelRdt, id, readResctrlHost()) : null;
   const owner = ctx.facts.owner();
   const mapFacts = newUserNamespace(config) ? hostMapFacts(ctx, owner) : null;
   const idMaps = mapFacts !== null ? planIdMaps(config.linux ?? {}, config.process!.user, mapFacts) : null;
@@ -103,6 +105,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
   let master = -1;
   const joinFds: number[] = [];
   let cgroup: CgroupRecord | undefined;
+  let rdtRecord: { dir: string; remove: boolean } | undefined;
   let cgWarnings: string[] = [];
   try {
     dirFd = ctx.store.openDir(id);
@@ -154,6 +157,8 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     cgWarnings = placed.warnings;
     state.cgroup = cgroup;
     filterDevices(ctx, cgroup, config);
+    // The resctrl group, like the cgroup, before "go": whatever the init forks inherits it.
+    if (rdt !== null) state.intelRdt = rdtRecord = applyRdt(rdt, spawned.pid);
     const init = spawned;
     hookPointHandlers.set(init, (msg) => {
       if (msg.tag === CONSOLE_TAG) master = msg.fds?.[0] ?? -1;
@@ -187,6 +192,11 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     if (master >= 0) native.closeFd(master);
     closeCgroupPlan(cgPlan);
     await releaseCgroup(ctx, cgroup).catch(() => {});
+    try {
+      removeRdt(rdtRecord);
+    } catch {
+      // the first error is the one to report
+    }
     if (dirFd >= 0) native.closeFd(dirFd);
     ctx.store.remove(id);
     // The container existed: it is destroyed, so its poststop hooks run (runtime.md, lifecycle 12-14).

@@ -11,6 +11,7 @@ import { releaseCgroup } from './cgroup.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT_FILE } from '../monitor/exit-file.js';
+import { removeRdt } from '../linux/intel-rdt.js';
 
 const SIGKILL = 9;
 
@@ -50,6 +51,7 @@ export async function deleteContainer(ctx: Context, id: string, force: boolean):
     if (state.monitor !== undefined) waitRecorded(state.monitor, ctx.store.dir(id));
     // Forked children may outlive the init (no pid namespace): the driver kills them with the cgroup.
     await releaseCgroup(ctx, state.cgroup);
+    removeRdt(state.intelRdt);
     ctx.store.remove(id);
     // Still under the lock: a concurrent delete finds nothing, so the hooks run once (and not at all
     // when the monitor's exit step ran them already).

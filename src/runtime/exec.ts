@@ -19,6 +19,7 @@ import { sendSeccompListener } from './seccomp-listener.js';
 import { liveStatus } from './live-status.js';
 import { writePidFile } from './create.js';
 import { maybeCgroupDir } from './cgroup.js';
+import { joinRdt } from '../linux/intel-rdt.js';
 import { CONSOLE_TAG, checkConsoleOptions, followHostSize, relayTerminal, sendConsole } from './terminal.js';
 import { relaySignals } from './signal-relay.js';
 
@@ -204,6 +205,12 @@ export async function execInContainer(ctx: Context, id: string, opts: ExecOption
         }
         ctx.logger.warn(`the process runs outside the container's cgroup ${cgroup}: ${(e as Error).message}`);
       }
+    }
+    try {
+      joinRdt(state.intelRdt, spawned.pid);
+    } catch (e) {
+      native.abort(spawned);
+      throw e;
     }
     native.go(spawned);
     let master = -1;

@@ -342,6 +342,7 @@ function build() {
       closID: str().optional(),
       l3CacheSchema: str().optional(),
       memBwSchema: str().optional(),
+      schemata: strings().optional(),
       enableCMT: bool().optional(),
       enableMBM: bool().optional(),
     }).optional(),

@@ -74,6 +74,8 @@ function build() {
       monitor: z.object({ pid: pid(), startTime: str(), output: str().optional() }).optional(),
       /** The poststop hooks have run (the monitor's exit step): `delete` does not run them again. */
       poststopRan: z.boolean().optional(),
+      /** The container's resctrl group (linux.intelRdt), and whether delete removes it (not a closID one). */
+      intelRdt: z.object({ dir: str(), remove: z.boolean() }).optional(),
       /** Config fields of the init's ops after the start barrier, by op index: `start` names a failure there. */
       startOps: z.array(z.object({ index: z.number().int().min(0), pointer: str(), what: str().optional() })).optional(),
       /** The config's hooks that run after create (poststart at start, poststop at delete), kept verbatim. */

@@ -4,7 +4,7 @@
 import { after, afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { cleanup, expectSame, makeBundle, setNamespace, missingPrerequisites, runRuntime, SELF, uniqueId, type Spec, type BundleOptions, type RunResult } from './harness.js';
+import { cleanup, expectDifference, expectSame, makeBundle, setNamespace, missingPrerequisites, runRuntime, stateLeftovers, SELF, uniqueId, type Spec, type BundleOptions, type RunResult } from './harness.js';
 import { missingProbe, withProbe } from './confinement-helpers.js';
 
 const sh = (script: string): string[] => ['sh', '-c', script];
@@ -119,12 +119,33 @@ describe('process attributes', { skip: missingPrerequisites() || missingProbe() 
     assertOneLineError(joined, /\/linux\/timeOffsets: offsets can only be set on a new time namespace/);
   });
 
-  test('apparmorProfile, selinuxLabel, mountLabel, intelRdt: a one-line error on a host without them', async (t) => {
+  test('mountLabel without SELinux is ignored, as by crun; runc 1.1 (built with SELinux support) passes context= and the mount fails', async (t) => {
+    if (/selinux/.test(lsms())) return t.skip('requires a host without SELinux (CI)');
+    await expectDifference(
+      {
+        args: sh('grep -c "context=" /proc/self/mountinfo; grep -E " /dev " /proc/self/mountinfo | cut -d" " -f5,9-'),
+        mutate: (c) => (c.linux!.mountLabel = 'system_u:object_r:container_file_t:s0:c1,c2'),
+      },
+      {
+        runc: (r) => {
+          assert.equal(r.code, 1);
+          assert.match(r.stderr, /context=.*invalid argument/);
+        },
+        tsrunc: (r) => {
+          assert.equal(r.code, 0, r.stderr);
+          assert.match(r.stdout, /^0\n\/dev tmpfs /);
+        },
+      },
+    );
+  });
+
+  test('apparmorProfile, selinuxLabel, intelRdt: a one-line error on a host without them', async (t) => {
     if (SELF) return t.skip('tsrunc wording');
     if (/apparmor|selinux/.test(lsms()) || existsSync('/sys/fs/resctrl/info')) return t.skip('requires a host without AppArmor, SELinux and resctrl (CI)');
     assertOneLineError(await tsrunc({ args: ['true'], mutate: (c) => (c.process!.apparmorProfile = 'tsrunc-test') }), /\/process\/apparmorProfile: AppArmor is not enabled on this host/);
     assertOneLineError(await tsrunc({ args: ['true'], mutate: (c) => (c.process!.selinuxLabel = 'system_u:system_r:container_t:s0') }), /\/process\/selinuxLabel: SELinux is not enabled on this host/);
-    assertOneLineError(await tsrunc({ args: ['true'], mutate: (c) => (c.linux!.mountLabel = 'system_u:object_r:container_file_t:s0') }), /\/linux\/mountLabel: SELinux is not enabled on this host/);
-    assertOneLineError(await tsrunc({ args: ['true'], mutate: (c) => (c.linux!.intelRdt = { closID: 'x' }) }), /\/linux\/intelRdt: this host has no resctrl filesystem/);
+    const rdt = await tsrunc({ args: ['true'], mutate: (c) => (c.linux!.intelRdt = { closID: 'x', l3CacheSchema: 'L3:0=f' }) });
+    assertOneLineError(rdt, /\/linux\/intelRdt: this host has no resctrl filesystem/);
+    assert.deepEqual(stateLeftovers(rdt.root), []);
   });
 });

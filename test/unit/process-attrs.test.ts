@@ -2,7 +2,8 @@
 // errors for hosts without AppArmor, SELinux or resctrl. Pure.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { attributeOps, checkHostFeatures, labelOps, sysctlOps, sysctlPath } from '../../src/linux/process-attrs.js';
+import { attributeOps, checkHostFeatures, labelMountData, labelOps, sysctlOps, sysctlPath } from '../../src/linux/process-attrs.js';
+import { buildPlan, type PlanContext } from '../../src/linux/build-plan.js';
 import { defaultSpec } from '../../src/spec/default-spec.js';
 import type { Config } from '../../src/spec/schema.js';
 import { isTsruncError } from '../../src/errors.js';
@@ -57,14 +58,40 @@ test('LSM labels: written for exec where the host has the module, a host-not-rea
   assert.deepEqual(labelOps(spec((c) => (c.process!.apparmorProfile = '')), NONE), []);
 });
 
-test('mountLabel and intelRdt: host-not-ready without SELinux/resctrl, not-supported with them', () => {
-  const ml = spec((c) => (c.linux!.mountLabel = 'x'));
-  assert.throws(() => checkHostFeatures(ml, NONE), (e) => isTsruncError(e, 'host-not-ready'));
-  assert.throws(() => checkHostFeatures(ml, ALL), (e) => isTsruncError(e, 'not-supported'));
-  const rdt = spec((c) => (c.linux!.intelRdt = {}));
-  assert.throws(() => checkHostFeatures(rdt, NONE), /no resctrl filesystem/);
-  assert.throws(() => checkHostFeatures(rdt, ALL), (e) => isTsruncError(e, 'not-supported'));
-  checkHostFeatures(defaultSpec(), NONE);
+test('mountLabel: context="…" on the data of the mounts runc labels, only with SELinux; an unquotable label refused', () => {
+  const label = 'system_u:object_r:container_file_t:s0:c1,c2';
+  assert.equal(labelMountData('tmpfs', 'mode=755,size=65536k', label, true), `mode=755,size=65536k,context="${label}"`);
+  assert.equal(labelMountData('devpts', '', label, true), `context="${label}"`);
+  for (const t of ['proc', 'sysfs', 'cgroup', 'cgroup2', 'mqueue', 'bind']) assert.equal(labelMountData(t, 'x', label, true), 'x', t);
+  assert.equal(labelMountData('tmpfs', 'mode=755', label, false), 'mode=755'); // runc ignores it without SELinux
+  assert.equal(labelMountData('tmpfs', 'mode=755', '', true), 'mode=755');
+  const quoted = spec((c) => (c.linux!.mountLabel = 'a"b'));
+  assert.throws(() => checkHostFeatures(quoted, ALL), (e) => isTsruncError(e, 'invalid-config') && /\/linux\/mountLabel: /.test(e.message));
+  checkHostFeatures(quoted, NONE);
+  checkHostFeatures(spec((c) => (c.linux!.mountLabel = label)), ALL);
+});
+
+const PLAN_CTX: PlanContext = {
+  bundle: '/b',
+  rootfs: '/b/rootfs',
+  rootless: false,
+  hostHasKcore: true,
+  cgroup2Dir: null,
+  noPivot: false,
+  execUser: { home: '/root' },
+  setgroupsDenied: false,
+  idMaps: null,
+  statHost: () => 'dir',
+};
+
+test('the plan labels the default spec\'s tmpfs, devpts and mqueue-less mounts where SELinux is enabled, proc/sysfs never', () => {
+  const c = spec((c) => (c.linux!.mountLabel = 'l'));
+  const mounts = (selinux: boolean) =>
+    buildPlan(c, { ...PLAN_CTX, security: { apparmor: false, selinux, resctrl: false } }).ops.flatMap((o) => (o.op === 'mount' ? [{ fstype: o.fstype, data: o.data }] : []));
+  const labelled = mounts(true).filter((m) => m.data.endsWith('context="l"')).map((m) => m.fstype);
+  assert.ok(labelled.includes('tmpfs') && labelled.includes('devpts'), JSON.stringify(mounts(true)));
+  assert.ok(!labelled.some((t) => ['proc', 'sysfs', 'mqueue', 'cgroup2'].includes(t)), JSON.stringify(labelled));
+  assert.ok(mounts(false).every((m) => !m.data.includes('context=')));
 });
 
 test('a failure of the child\'s own setup names the config field behind the step', async () => {
