@@ -158,6 +158,7 @@ _Noreturn void tsr_child_main(struct tsr_plan *p);
 
 /* spawn.c (parent side): clone the child for a plan; out = [pid, pidfd, sync fd, bad op index, step]. */
 int tsrunc_spawn(const uint8_t *buf, size_t len, int32_t *out);
+int tsr_spawn(const uint8_t *buf, size_t len, int32_t *out, int sibling);
 
 /* conn.c (parent side): connect to a start socket and send the start byte; the fd or -errno. */
 int tsrunc_start_connect(const char *path);

@@ -22,6 +22,9 @@
 
 #define REMOTE_SPAWN 0x31575053u   /* "SPW1" */
 #define REMOTE_SPAWNED 0x32575053u /* "SPW2" */
+/* As REMOTE_SPAWN, but the child becomes a child of the spawner's parent (CLONE_PARENT): a runtime that
+ * started its own spawner keeps reaping its containers, without cloning them from its big address space. */
+#define REMOTE_SPAWN_SIBLING 0x33575053u /* "SPW3" */
 #define REMOTE_MAXFDS 16
 #define REMOTE_MAXLEN (4u << 20)
 
@@ -100,14 +103,28 @@ TSR_API int tsrunc_seqpacket_pair(int32_t *out) {
   return 0;
 }
 
+static int remote_spawn(int sock, uint32_t type, const uint8_t *plan, size_t len, const int32_t *fds, const int32_t *targets,
+                        int nfds, int32_t *out);
+
 /* Runtime side: ask the spawner at `sock` to spawn `plan`; fds[k] is installed there as targets[k].
  * Blocks until the spawner answers. Returns like tsrunc_spawn: out = [pid, pidfd, sync fd, bad op
  * index, failing step], with pidfd and sync fd now fds of this process. -EPIPE when the spawner is gone. */
 TSR_API int tsrunc_spawn_remote(int sock, const uint8_t *plan, size_t len, const int32_t *fds, const int32_t *targets,
                                 int nfds, int32_t *out) {
+  return remote_spawn(sock, REMOTE_SPAWN, plan, len, fds, targets, nfds, out);
+}
+
+/* tsrunc_spawn_remote for a spawner this process started: the child becomes this process's child. */
+TSR_API int tsrunc_spawn_sibling(int sock, const uint8_t *plan, size_t len, const int32_t *fds, const int32_t *targets,
+                                 int nfds, int32_t *out) {
+  return remote_spawn(sock, REMOTE_SPAWN_SIBLING, plan, len, fds, targets, nfds, out);
+}
+
+static int remote_spawn(int sock, uint32_t type, const uint8_t *plan, size_t len, const int32_t *fds, const int32_t *targets,
+                        int nfds, int32_t *out) {
   for (int k = 0; k < 5; k++) out[k] = -1;
   if (nfds < 0 || nfds > REMOTE_MAXFDS || len > REMOTE_MAXLEN) return -EINVAL;
-  struct remote_req req = {.type = REMOTE_SPAWN, .nfds = (uint32_t)nfds};
+  struct remote_req req = {.type = type, .nfds = (uint32_t)nfds};
   int sent[REMOTE_MAXFDS];
   for (int k = 0; k < nfds; k++) {
     req.target[k] = targets[k];
@@ -151,7 +168,7 @@ TSR_API int tsrunc_spawner_handle(int sock, const uint8_t *msg, size_t len, cons
     goto reply;
   }
   memcpy(&req, msg, sizeof req);
-  if (req.type != REMOTE_SPAWN || req.nfds != (uint32_t)nfds) {
+  if ((req.type != REMOTE_SPAWN && req.type != REMOTE_SPAWN_SIBLING) || req.nfds != (uint32_t)nfds) {
     rep.r = -EPROTO;
     goto reply;
   }
@@ -166,7 +183,7 @@ TSR_API int tsrunc_spawner_handle(int sock, const uint8_t *msg, size_t len, cons
       rep.r = -errno;
       goto reply;
     }
-  rep.r = tsrunc_spawn(msg + sizeof req, len - sizeof req, rep.out);
+  rep.r = tsr_spawn(msg + sizeof req, len - sizeof req, rep.out, req.type == REMOTE_SPAWN_SIBLING);
 
 reply:
   for (int k = 0; k < installed; k++) close(req.target[k]);

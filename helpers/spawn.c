@@ -38,7 +38,11 @@ static void sort_keep(struct tsr_plan *p) {
 }
 
 /* Creates the child. out: [pid, pidfd, parent's sync fd, bad op index, failing step]. 0 or -errno. */
-TSR_API int tsrunc_spawn(const uint8_t *buf, size_t len, int32_t *out) {
+TSR_API int tsrunc_spawn(const uint8_t *buf, size_t len, int32_t *out) { return tsr_spawn(buf, len, out, 0); }
+
+/* tsrunc_spawn with CLONE_PARENT when `sibling`: the child becomes a child of our own parent (a spawner
+ * serving the runtime that started it, remote.c), which then reaps it as if it had cloned it itself. */
+int tsr_spawn(const uint8_t *buf, size_t len, int32_t *out, int sibling) {
   struct tsr_plan p;
   int sv[2] = {-1, -1}, listenfd = -1, bound = 0, step = STEP_VALIDATE, r;
   int owned_sync = 0, owned_listen = 0, owned_join[TSR_MAX_JOINS] = {0}, owned_stdio[3] = {0};
@@ -87,7 +91,9 @@ TSR_API int tsrunc_spawn(const uint8_t *buf, size_t len, int32_t *out) {
   ca.flags = CLONE_PIDFD | (late ? (p.newns & CLONE_NEWUSER) : (p.newns & ~(uint32_t)CLONE_NEWCGROUP));
   int pidfd = -1;
   ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
-  ca.exit_signal = SIGCHLD;
+  /* clone3 refuses an exit signal with CLONE_PARENT: the child gets ours (SIGCHLD) for our parent. */
+  if (sibling) ca.flags |= CLONE_PARENT;
+  ca.exit_signal = sibling ? 0 : SIGCHLD;
 
   /* No Node signal handler may run in the child before it resets them: block everything around clone. */
   sigset_t all, old;

@@ -57,6 +57,8 @@ export interface Native {
   seqpacketPair(out: Int32Array): number;
   /** tsrunc_spawn done by the spawner at `sock` (fds[k] installed there as targets[k]); out as spawn's. */
   spawnRemote(sock: number, plan: Uint8Array, len: number, fds: Int32Array, targets: Int32Array, nfds: number, out: Int32Array): number;
+  /** spawnRemote by a spawner this process started: the child becomes our child (CLONE_PARENT there). */
+  spawnSibling(sock: number, plan: Uint8Array, len: number, fds: Int32Array, targets: Int32Array, nfds: number, out: Int32Array): number;
   /** Loads a device filter (nInsns BPF instructions) and attaches it to a cgroup directory; the verifier's log in `log`. 0 or -errno. */
   bpfDeviceFilter(cgroupDir: string, insns: Uint8Array, nInsns: number, replaceOld: number, log: Uint8Array, logLen: number): number;
   /** out = [epoll fd, eventfd]: the reaper's set and its wake-up. */
@@ -144,6 +146,9 @@ function load(): Native {
       'int tsrunc_spawn_remote(int sock, const uint8_t *plan, size_t len, const int32_t *fds, const int32_t *targets, int nfds, int32_t *out)',
     ),
     bpfDeviceFilter: lib.func('int tsrunc_bpf_device_filter(const char *dir, const uint8_t *insns, size_t n, int replace_old, _Out_ uint8_t *log, size_t log_len)'),
+    spawnSibling: lib.func(
+      'int tsrunc_spawn_sibling(int sock, const uint8_t *plan, size_t len, const int32_t *fds, const int32_t *targets, int nfds, int32_t *out)',
+    ),
     reaperOpen: lib.func('int tsrunc_reaper_open(_Out_ int32_t *out)'),
     reaperCtl: lib.func('int tsrunc_reaper_ctl(int ep, int fd, int add)'),
     reaperPoke: lib.func('int tsrunc_reaper_poke(int ev)'),

@@ -62,7 +62,7 @@ const REMOTE_MAX_FDS = 16;
  * (waitExit on it fails with ECHILD: the spawner reports its exit). The fds the request names (namespaces
  * to join, stdio sources, the state dir of the start socket path) are sent along and renumbered.
  */
-export function spawnVia(sock: number, req: SpawnRequest): Spawned {
+export function spawnVia(sock: number, req: SpawnRequest, opts: { sibling?: boolean } = {}): Spawned {
   const fds: number[] = [];
   const there = (fd: number): number => {
     if (fd < 0) return fd;
@@ -81,7 +81,8 @@ export function spawnVia(sock: number, req: SpawnRequest): Spawned {
   const plan = encodePlan(remote);
   const out = new Int32Array(5);
   const targets = Int32Array.from(fds, (_, k) => REMOTE_FD_BASE + k);
-  const r = native().spawnRemote(sock, plan, plan.byteLength, Int32Array.from(fds), targets, fds.length, out);
+  // sibling: a spawner this process started clones the child as our child (see spawner.ts).
+  const r = (opts.sibling === true ? native().spawnSibling : native().spawnRemote)(sock, plan, plan.byteLength, Int32Array.from(fds), targets, fds.length, out);
   if (r === -EPIPE) throw fail('internal', 'the process that was to spawn the container is gone', 'spawn', EPIPE);
   return spawned(r, out, remote);
 }

@@ -5,6 +5,7 @@ import { defaultStateRoot, checkPrivateRoot } from './paths.js';
 import { resolve } from 'node:path';
 import { HostFacts } from './host-facts.js';
 import type { ConfigCache } from '../spec/load.js';
+import type { Spawner } from '../native/spawner.js';
 
 /** Where warnings and debug lines go (the CLI writes them to stderr or the --log file). */
 export interface Logger {
@@ -40,6 +41,8 @@ export interface Context {
   facts: HostFacts;
   /** Configs already parsed, by path (reused while their text is unchanged). */
   configs: ConfigCache;
+  /** Clones containers from a small helper process instead of this one (a Runtime sets it). */
+  spawner?: Spawner;
 }
 
 const silent: Logger = { warn: () => {}, debug: () => {} };

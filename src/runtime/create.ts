@@ -139,9 +139,8 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       entry.userns = mappedUserNamespace(entry.tree);
       joinFds.push(entry.userns);
     }
-    const spawn: NonNullable<CreateOptions['spawner']> = opts.spawner ?? ((req) => native.spawn(req));
     const container = { poststop: (config.hooks?.poststop ?? []).length > 0, terminal: config.process?.terminal === true };
-    spawned = spawn({
+    const req: native.SpawnRequest = {
       newNamespaces: plan.newNamespaces,
       joinNamespaces: joins,
       preserveFds: handOn.fds,
@@ -149,7 +148,10 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       ops: plan.ops,
       ...(opts.stdio !== undefined ? { stdio: opts.stdio } : {}),
       ...(plan.timeOffsets !== undefined ? { timeOffsets: plan.timeOffsets } : {}),
-    }, container);
+    };
+    // A monitor (run -d) or a Runtime's spawner clones the init when there is one; else this process.
+    if (opts.spawner !== undefined) spawned = opts.spawner(req, container);
+    else spawned = ctx.spawner !== undefined ? await ctx.spawner.spawn(req) : native.spawn(req);
     if (idMaps !== null) await writeIdMaps(spawned.pid, idMaps, mapFacts?.helpers ?? null);
     // Before "go": the child unshares its cgroup namespace after it, so this cgroup becomes its root.
     const placed = await placeCgroup(cgPlan, id, spawned.pid, config);

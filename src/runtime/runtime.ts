@@ -20,6 +20,7 @@ import * as native from '../native/index.js';
 import type { ExitStatus } from '../native/reaper.js';
 import { waitContainer } from './wait.js';
 import { exitCodeOf } from '../monitor/exit-file.js';
+import { Spawner } from '../native/spawner.js';
 
 export type { ExitStatus } from '../native/reaper.js';
 export type { RuntimeOptions } from './context.js';
@@ -74,7 +75,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
 
   constructor(options: RuntimeOptions = {}) {
     super();
-    this.context = makeContext(options);
+    this.context = { ...makeContext(options), spawner: new Spawner() };
   }
 
   /** Creates container `id`: its init is set up and waits at the exec barrier until `start`. */
@@ -196,9 +197,11 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
 
   /**
    * Stops waiting for the containers this Runtime created (they keep running; their exits are no longer
-   * reported) so that the process can end. The Runtime can still be used afterwards.
+   * reported) and ends its spawner process, so that the process can end. The Runtime can still be used
+   * afterwards.
    */
   close(): void {
+    this.context.spawner?.close();
     for (const [, h] of this.#held) {
       native.reaper().forget(h.pidfd);
       native.closeFd(h.pidfd);

@@ -3,7 +3,7 @@
 // starving the process's other async work (one reaper, not one threadpool thread per container).
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { pbkdf2 } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,6 +19,15 @@ function capture(): { fd: number; text: () => string } {
   const path = join(tempDir('api-out'), 'out');
   const fd = openSync(path, 'w+');
   return { fd, text: () => readFileSync(path, 'utf8') };
+}
+
+/** The state letter of a process ("Z" for a zombie), from /proc/<pid>/status. */
+function procState(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/status`, 'utf8').match(/^State:\s+(\S)/m)?.[1] ?? '';
+  } catch {
+    return '';
+  }
 }
 
 /** The threadpool is free: four pbkdf2 rounds (each a threadpool job) and a file read complete. */
@@ -116,6 +125,22 @@ describe('Runtime API', { skip: missingPrerequisites() }, () => {
     const statuses = await Promise.all(Array.from({ length: 100 }, () => rt.run(uniqueId('api'), { bundle: bundle.dir })));
     assert.deepEqual(new Set(statuses.map((s) => s.code)), new Set([7]));
     assert.deepEqual(readdirSync(rt.context.store.root), []);
+  });
+
+  test("containers are cloned by the Runtime's spawner yet are this process's children", async () => {
+    const rt = runtime();
+    const bundle = makeBundle({ args: ['sleep', '1000'] });
+    const id = uniqueId('api');
+    const { pid } = await rt.create(id, { bundle: bundle.dir });
+    const spawner = rt.context.spawner?.pid ?? 0;
+    assert.ok(spawner > 0, 'a spawner process was started');
+    assert.match(readFileSync(`/proc/${spawner}/cmdline`, 'utf8'), /tsrunc-spawner/);
+    assert.equal(readFileSync(`/proc/${pid}/status`, 'utf8').match(/^PPid:\s+(\d+)$/m)?.[1], String(process.pid));
+    await rt.delete(id, { force: true });
+    rt.close();
+    // The spawner leaves once its connection is closed.
+    for (let i = 0; i < 200 && existsSync(`/proc/${spawner}/cmdline`) && !/^Z/m.test(procState(spawner)); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(!existsSync(`/proc/${spawner}/cmdline`) || /^Z/m.test(procState(spawner)), 'the spawner exited after close()');
   });
 
   test('exec runs a process in a running container with its own stdio', async () => {
