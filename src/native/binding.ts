@@ -93,6 +93,21 @@ export function findLibrary(): string | undefined {
   }
 }
 
+/**
+ * koffi's native module. koffi's own loader first reads the node binary's ELF header to pick the C
+ * library ABI (3.5 ms of every CLI call, measured in bench/FINDINGS.md); its prebuilt glibc module sits
+ * at a known path of its platform package, so that one is loaded directly, and koffi's loader only when
+ * it is not there or does not load (musl, another architecture, a koffi built from source).
+ */
+function loadKoffi(require: NodeJS.Require): typeof import('koffi') {
+  const { platform, arch } = process;
+  try {
+    return require(`@koromix/koffi-${platform}-${arch}/${platform}_${arch}/koffi.node`) as typeof import('koffi');
+  } catch {
+    return require('koffi') as typeof import('koffi');
+  }
+}
+
 /** The loaded library; throws TsruncError('host-not-ready') when it was never built. */
 export function native(): Native {
   loaded ??= load();
@@ -107,8 +122,7 @@ function load(): Native {
       hint: 'run npm install (needs gcc and make)',
     });
   }
-  const require = createRequire(import.meta.url);
-  const koffi = require('koffi') as typeof import('koffi');
+  const koffi = loadKoffi(createRequire(import.meta.url));
   let lib: ReturnType<typeof koffi.load>;
   try {
     lib = koffi.load(path);
