@@ -288,10 +288,15 @@ function newUserNamespace(config: Config): boolean {
   return (config.linux?.namespaces ?? []).some((n) => n.type === 'user' && (n.path ?? '') === '');
 }
 
-/** Subordinate ranges and helpers matter only to a rootless caller; root writes any map itself. */
+/**
+ * Subordinate ranges and helpers matter only to an unprivileged caller. Root writes any map itself, and
+ * so does uid 0 of a user namespace (podman runs us so for `--userns keep-id`/`auto`): it holds
+ * CAP_SETUID there, the kernel checks the IDs against its namespace, and runc writes the maps itself
+ * whenever its euid is 0.
+ */
 function hostMapFacts(ctx: Context, owner: string): MapFacts {
   const { uid, gid } = ctx.caller;
-  if (!ctx.rootless) return { rootless: false, uid, gid, subUids: [], subGids: [], helpers: null };
+  if (!ctx.rootless || uid === 0) return { rootless: false, uid, gid, subUids: [], subGids: [], helpers: null };
   return {
     rootless: true,
     uid,

@@ -20,15 +20,28 @@ function withoutUserNamespace(c: Spec): void {
   delete c.linux!.gidMappings;
 }
 
+/** `sh -c script` as uid 0 of a new user namespace (`unshare` with `unshareFlags`), USER unset. */
+function inUserNamespace(unshareFlags: string[], script: string, xdg: string): { status: number | null; stdout: string; stderr: string } {
+  const env = runtimeEnv({ XDG_RUNTIME_DIR: xdg });
+  delete env.USER;
+  const r = spawnSync('unshare', [...unshareFlags, 'sh', '-c', script], { env, encoding: 'utf8', timeout: 30_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The runtime's command line for a shell script. */
+function shellCommand(rt: Runtime): string {
+  const [cmd, pre] = runtimeCommand(rt);
+  return [cmd, ...pre].map((a) => `'${a}'`).join(' ');
+}
+
 /** `create`, `state`, `start`, `delete` of one container, all inside one `unshare -r`, USER unset. */
 function lifecycleInUserNamespace(rt: Runtime, xdg: string): { status: number | null; stdout: string; stderr: string } {
   const bundle = makeBundle({
     args: ['sh', '-c', 'ls -ln /dev/null /dev/zero | cut -c1-10; grep -E "^(Groups|Uid)" /proc/self/status; cat /proc/self/uid_map'],
     mutate: withoutUserNamespace,
   });
-  const [cmd, pre] = runtimeCommand(rt);
   const id = uniqueId('ns');
-  const rtCmd = [cmd, ...pre].map((a) => `'${a}'`).join(' ');
+  const rtCmd = shellCommand(rt);
   const script = [
     `${rtCmd} create --bundle '${bundle.dir}' ${id} || exit 10`,
     `ls "$XDG_RUNTIME_DIR"/*/ | grep -qx ${id} || { echo "no ${id} under $XDG_RUNTIME_DIR/*/"; exit 11; }`,
@@ -37,10 +50,7 @@ function lifecycleInUserNamespace(rt: Runtime, xdg: string): { status: number | 
     `for i in $(seq 100); do ${rtCmd} state ${id} | grep -q '"stopped"' && break; sleep 0.1; done`,
     `${rtCmd} delete ${id} || exit 14`,
   ].join('\n');
-  const env = runtimeEnv({ XDG_RUNTIME_DIR: xdg });
-  delete env.USER;
-  const r = spawnSync('unshare', ['-r', 'sh', '-c', script], { env, encoding: 'utf8', timeout: 30_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return inUserNamespace(['-r'], script, xdg);
 }
 
 test('as uid 0 in a user namespace with USER unset: state under XDG_RUNTIME_DIR, devices bound, no setgroups (as runc)', () => {
@@ -58,4 +68,26 @@ test('as uid 0 in a user namespace with USER unset: state under XDG_RUNTIME_DIR,
   assert.match(out.tsrunc.stdout, /^crw-rw-rw-/m);
   assert.deepEqual(dirs.runc, ['runc']);
   assert.deepEqual(dirs.tsrunc, [SELF ? 'runc' : 'tsrunc']);
+});
+
+// podman --userns keep-id/auto: the config asks for a user namespace of its own, mapping IDs of podman's
+// (a mount namespace of its own too, as podman's: runc joins its own mount namespace back).
+test('as uid 0 of a user namespace with subordinate IDs: the container\'s own maps are written directly, as runc', () => {
+  const maps = [{ containerID: 0, hostID: 1, size: 1000 }];
+  const out = {} as Record<Runtime, ReturnType<typeof inUserNamespace>>;
+  for (const rt of ['runc', 'tsrunc'] as const) {
+    const bundle = makeBundle({
+      args: ['sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; id -u'],
+      mutate: (c) => {
+        c.linux!.uidMappings = maps;
+        c.linux!.gidMappings = maps;
+      },
+    });
+    out[rt] = inUserNamespace(['--user', '--mount', '--map-root-user', '--map-auto'], `${shellCommand(rt)} run --bundle '${bundle.dir}' ${uniqueId('map')}`, tempDir(`xdg-${rt}`, 0o700));
+  }
+  const ctx = `\nrunc: ${JSON.stringify(out.runc)}\ntsrunc: ${JSON.stringify(out.tsrunc)}`;
+  assert.equal(out.runc.status, 0, `runc failed${ctx}`);
+  assert.equal(out.tsrunc.status, 0, `tsrunc failed${ctx}`);
+  assert.equal(out.tsrunc.stdout, out.runc.stdout, `outputs differ${ctx}`);
+  assert.match(out.tsrunc.stdout, /^\s+0\s+1\s+1000\n/);
 });

@@ -355,6 +355,19 @@ describe('podman (rootless, through conmon) with tsrunc as its runtime, against 
     );
   });
 
+  test('--userns keep-id: a user namespace of the container\'s own inside podman\'s', async () => {
+    await sameWithBoth(
+      async (rt) => {
+        const r = await runRm(rt, ['--userns', 'keep-id'], ['sh', '-c', 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map']);
+        return { code: r.code, stdout: r.stdout };
+      },
+      (r, rt) => {
+        assert.equal(r.code, 0, rt);
+        assert.match(r.stdout, new RegExp(`^${process.getuid!()}\\n`), `${rt}: ${r.stdout}`);
+      },
+    );
+  });
+
   test('--read-only: / refuses writes, /tmp /var/tmp /run are tmpfs with the image\'s content (tmpcopyup)', async () => {
     await sameWithBoth(
       async (rt) => {
