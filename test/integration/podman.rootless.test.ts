@@ -233,6 +233,19 @@ describe('podman (rootless, through conmon) with tsrunc as its runtime, against 
     return out;
   }
 
+  /** `run --rm` of `cmd` with `flags` under each runtime: exit 0 and stdout matching `expect`, the same for both. */
+  const sameRunRm = (flags: string[], cmd: string[], expect: RegExp) =>
+    sameWithBoth(
+      async (rt) => {
+        const r = await runRm(rt, flags, cmd);
+        return { code: r.code, stdout: r.stdout };
+      },
+      (r, rt) => {
+        assert.equal(r.code, 0, `${rt} ${flags.join(' ')}: ${r.stdout}`);
+        assert.match(r.stdout, expect, `${rt} ${flags.join(' ')}: ${r.stdout}`);
+      },
+    );
+
   test('podman finds tsrunc by name, with the path of the tree under test', async () => {
     const r = await pm.run(['--runtime', 'tsrunc', 'info', '--format', '{{.Host.OCIRuntime.Name}} {{.Host.OCIRuntime.Path}}']);
     assert.equal(r.code, 0, r.stderr);
@@ -240,13 +253,7 @@ describe('podman (rootless, through conmon) with tsrunc as its runtime, against 
   });
 
   test('run --rm echo hi', async () => {
-    await sameWithBoth(
-      async (rt) => {
-        const r = await runRm(rt, [], ['echo', 'hi']);
-        return { code: r.code, stdout: r.stdout };
-      },
-      (r, rt) => assert.deepEqual(r, { code: 0, stdout: 'hi\n' }, rt),
-    );
+    await sameRunRm([], ['echo', 'hi'], /^hi\n$/);
   });
 
   test('exit codes, stdin, the container\'s view of itself (capabilities, ids, devices, mounts)', async () => {
@@ -343,61 +350,22 @@ describe('podman (rootless, through conmon) with tsrunc as its runtime, against 
   });
 
   test('--user 1000', async () => {
-    await sameWithBoth(
-      async (rt) => {
-        const r = await runRm(rt, ['--user', '1000'], ['sh', '-c', "id; grep -E '^(Cap|Uid|Gid|Groups)' /proc/self/status; touch /tmp/x && ls -ln /tmp/x | cut -c1-25"]);
-        return { code: r.code, stdout: r.stdout };
-      },
-      (r, rt) => {
-        assert.equal(r.code, 0, rt);
-        assert.match(r.stdout, /^uid=1000\(1000\) gid=0\(root\) groups=0\(root\)\n/, rt);
-      },
-    );
+    await sameRunRm(['--user', '1000'], ['sh', '-c', "id; grep -E '^(Cap|Uid|Gid|Groups)' /proc/self/status; touch /tmp/x && ls -ln /tmp/x | cut -c1-25"], /^uid=1000\(1000\) gid=0\(root\) groups=0\(root\)\n/);
   });
 
   test('--userns keep-id: a user namespace of the container\'s own inside podman\'s', async () => {
-    await sameWithBoth(
-      async (rt) => {
-        const r = await runRm(rt, ['--userns', 'keep-id'], ['sh', '-c', 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map']);
-        return { code: r.code, stdout: r.stdout };
-      },
-      (r, rt) => {
-        assert.equal(r.code, 0, rt);
-        assert.match(r.stdout, new RegExp(`^${process.getuid!()}\\n`), `${rt}: ${r.stdout}`);
-      },
-    );
+    await sameRunRm(['--userns', 'keep-id'], ['sh', '-c', 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map'], new RegExp(`^${process.getuid!()}\\n`));
   });
 
   test('--read-only: / refuses writes, /tmp /var/tmp /run are tmpfs with the image\'s content (tmpcopyup)', async () => {
-    await sameWithBoth(
-      async (rt) => {
-        const r = await runRm(rt, ['--read-only'], [
-          'sh',
-          '-c',
-          "touch /x 2>&1; touch /tmp/y /var/tmp/y /run/y && echo writable; cat /run/marker; stat -c '%n %a' /tmp /var/tmp /run; grep -E '^[^ ]+ /(tmp|var/tmp|run)? ' /proc/mounts | cut -d' ' -f2-4 | sort",
-        ]);
-        return { code: r.code, stdout: r.stdout };
-      },
-      (r, rt) => {
-        assert.equal(r.code, 0, rt);
-        assert.match(r.stdout, /^touch: \/x: Read-only file system\nwritable\nfrom the image\n\/tmp 1777\n\/var\/tmp 1777\n\/run 755\n/, `${rt}: ${r.stdout}`);
-      },
-    );
+    const script = "touch /x 2>&1; touch /tmp/y /var/tmp/y /run/y && echo writable; cat /run/marker; stat -c '%n %a' /tmp /var/tmp /run; grep -E '^[^ ]+ /(tmp|var/tmp|run)? ' /proc/mounts | cut -d' ' -f2-4 | sort";
+    await sameRunRm(['--read-only'], ['sh', '-c', script], /^touch: \/x: Read-only file system\nwritable\nfrom the image\n\/tmp 1777\n\/var\/tmp 1777\n\/run 755\n/);
   });
 
   test('--cap-drop all (and one added back)', async () => {
+    const script = "grep -E '^Cap' /proc/self/status; chown 1 /tmp 2>&1 | cut -d: -f3";
     for (const flags of [['--cap-drop', 'all'], ['--cap-drop', 'all', '--cap-add', 'CAP_NET_BIND_SERVICE']]) {
-      await sameWithBoth(
-        async (rt) => {
-          const r = await runRm(rt, flags, ['sh', '-c', "grep -E '^Cap' /proc/self/status; chown 1 /tmp 2>&1 | cut -d: -f3"]);
-          return { code: r.code, stdout: r.stdout };
-        },
-        (r, rt) => {
-          assert.equal(r.code, 0, rt);
-          assert.match(r.stdout, /^CapInh:\t0{16}\nCapPrm:\t0{13}[04]00\n/, `${rt} ${flags.join(' ')}: ${r.stdout}`);
-          assert.match(r.stdout, /Operation not permitted/, rt);
-        },
-      );
+      await sameRunRm(flags, ['sh', '-c', script], /^CapInh:\t0{16}\nCapPrm:\t0{13}[04]00\n[^]*Operation not permitted\n$/);
     }
   });
 });
