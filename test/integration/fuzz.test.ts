@@ -1,7 +1,7 @@
 // Property test: configs mutated from a valid one (wrong types, missing fields, huge values, odd
 // unicode, deep nesting, damaged JSON text) must each end in a created-and-started container or in one
 // TsruncError with a one-line message: never another exception, a hang, a stack trace, or anything
-// left behind (state, processes, mounts). Runs in process through the runtime API, a fixed seed so a
+// left behind (state, processes, mounts, cgroups). Runs in process through the runtime API, a fixed seed so a
 // failure reproduces (TSRUNC_FUZZ_SEED, TSRUNC_FUZZ_CASES override), plus a sample through the CLI.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeContext, createContainer, deleteContainer, startContainer, TsruncError } from '../../src/index.js';
 import * as native from '../../src/native/index.js';
-import { cleanup, makeBundle, missingPrerequisites, mountsMentioning, runRuntime, stateLeftovers, tempDir, type Spec } from './harness.js';
+import { cgroupsMentioning, cleanup, makeBundle, missingPrerequisites, mountsMentioning, processesMentioning, runRuntime, stateLeftovers, tempDir, type Spec } from './harness.js';
 
 const SEED = Number(process.env.TSRUNC_FUZZ_SEED ?? 20261123);
 const CASES = Number(process.env.TSRUNC_FUZZ_CASES ?? 2000);
@@ -139,6 +139,8 @@ describe('fuzz: mutated configs end in a container or a one-line error', { skip:
   after(cleanup);
 
   test(`${CASES} mutated configs through the runtime API (seed ${SEED})`, { timeout: 600_000 }, async () => {
+    // Issue 4 asks for at least 2,000 cases: CI may not run fewer (a local run may, for speed).
+    if (process.env.CI === 'true') assert.ok(CASES >= 2000, `TSRUNC_FUZZ_CASES=${CASES}: CI runs at least 2000 cases`);
     const bundle = makeBundle({ args: ['true'] });
     const base = JSON.parse(readFileSync(bundle.configPath, 'utf8')) as Json;
     const root = tempDir('fuzz-state', 0o700);
@@ -150,7 +152,8 @@ describe('fuzz: mutated configs end in a container or a one-line error', { skip:
     for (let i = 0; i < CASES; i++) {
       const { text, log } = mutate(base, r);
       writeFileSync(bundle.configPath, text);
-      const id = `fuzz-${i}`;
+      // The pid keeps ids (and so cgroups, which as root all live in one hierarchy) apart from another run's.
+      const id = `fuzz-${process.pid}-${i}`;
       const where = `case ${i} (TSRUNC_FUZZ_SEED=${SEED}): ${log.join('; ')}`;
       let created: Awaited<ReturnType<typeof createContainer>> | undefined;
       try {
@@ -175,6 +178,7 @@ describe('fuzz: mutated configs end in a container or a one-line error', { skip:
       assert.equal(ourChildren().length, childrenBefore, `${where}: a process left behind`);
     }
     assert.deepEqual(mountsMentioning(bundle.dir), [], 'mounts left on the host');
+    assert.deepEqual(cgroupsMentioning(`fuzz-${process.pid}-`), [], 'cgroups left behind');
     console.log(`# fuzz: ${outcome.started} started, ${outcome.errors} errors ${JSON.stringify(Object.fromEntries(outcome.codes))}, ${warnings.length} warnings`);
     for (const [code, example] of outcome.example) console.log(`#   first ${code}: ${example.slice(0, 300)}`);
     // The mutations must reach the container, not only the parser.
@@ -189,7 +193,7 @@ describe('fuzz: mutated configs end in a container or a one-line error', { skip:
     for (let i = 0; i < CLI_CASES; i++) {
       const { text, log } = mutate(base, r);
       writeFileSync(bundle.configPath, text);
-      const res = await runRuntime('tsrunc', ['run', '--bundle', bundle.dir, `fuzz-cli-${i}`], { cwd: bundle.dir, timeoutMs: 20_000 });
+      const res = await runRuntime('tsrunc', ['run', '--bundle', bundle.dir, `fuzz-cli-${process.pid}-${i}`], { cwd: bundle.dir, timeoutMs: 20_000 });
       const where = `cli case ${i} (seed ${SEED + 1}): ${log.join('; ')}\n${res.stderr}`;
       assert.equal(res.timedOut, false, `${where}: hung`);
       const lines = res.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('tsrunc: warning:'));
@@ -202,6 +206,9 @@ describe('fuzz: mutated configs end in a container or a one-line error', { skip:
         assert.doesNotMatch(res.stderr, /\n\s+at /, `${where}: a stack trace`);
       }
       assert.deepEqual(stateLeftovers(res.root), [], `${where}: state left behind`);
+      assert.deepEqual(processesMentioning(bundle.dir), [], `${where}: a process left behind`);
     }
+    assert.deepEqual(mountsMentioning(bundle.dir), [], 'mounts left on the host');
+    assert.deepEqual(cgroupsMentioning(`fuzz-cli-${process.pid}-`), [], 'cgroups left behind');
   });
 });

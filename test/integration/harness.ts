@@ -623,6 +623,32 @@ export function processesMentioning(needle: string): string[] {
   return out;
 }
 
+/**
+ * cgroup2 directories (paths below the visible cgroup2 mount) whose name mentions `needle`: a cgroup a
+ * container left behind. [] where no cgroup2 hierarchy is mounted.
+ */
+export function cgroupsMentioning(needle: string): string[] {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => / - cgroup2 /.test(l));
+  const top = mounts.at(-1)?.split(' ')[4];
+  if (top === undefined) return [];
+  const out: string[] = [];
+  const walk = (dir: string, depth: number): void => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // gone meanwhile, or not ours to read
+    }
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      if (e.name.includes(needle)) out.push(join(dir, e.name).slice(top.length));
+      if (depth < 8) walk(join(dir, e.name), depth + 1);
+    }
+  };
+  walk(top, 0);
+  return out;
+}
+
 /** Wait until `check()` is true, polling; false when `timeoutMs` passed first. */
 export async function waitFor(check: () => boolean, timeoutMs = 5000, stepMs = 25): Promise<boolean> {
   const end = Date.now() + timeoutMs;

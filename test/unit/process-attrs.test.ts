@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { attributeOps, checkHostFeatures, labelMountData, labelOps, sysctlOps, sysctlPath } from '../../src/linux/process-attrs.js';
-import { buildPlan, type PlanContext } from '../../src/linux/build-plan.js';
+import { buildPlan } from '../../src/linux/build-plan.js';
+import { planContext } from './plan-context.js';
 import { defaultSpec } from '../../src/spec/default-spec.js';
 import type { Config } from '../../src/spec/schema.js';
 import { isTsruncError } from '../../src/errors.js';
@@ -71,23 +72,10 @@ test('mountLabel: context="…" on the data of the mounts runc labels, only with
   checkHostFeatures(spec((c) => (c.linux!.mountLabel = label)), ALL);
 });
 
-const PLAN_CTX: PlanContext = {
-  bundle: '/b',
-  rootfs: '/b/rootfs',
-  rootless: false,
-  hostHasKcore: true,
-  cgroup2Dir: null,
-  noPivot: false,
-  execUser: { home: '/root' },
-  setgroupsDenied: false,
-  idMaps: null,
-  statHost: () => 'dir',
-};
-
 test('the plan labels the default spec\'s tmpfs, devpts and mqueue-less mounts where SELinux is enabled, proc/sysfs never', () => {
   const c = spec((c) => (c.linux!.mountLabel = 'l'));
   const mounts = (selinux: boolean) =>
-    buildPlan(c, { ...PLAN_CTX, security: { apparmor: false, selinux, resctrl: false } }).ops.flatMap((o) => (o.op === 'mount' ? [{ fstype: o.fstype, data: o.data }] : []));
+    buildPlan(c, planContext({ security: { apparmor: false, selinux, resctrl: false } })).ops.flatMap((o) => (o.op === 'mount' ? [{ fstype: o.fstype, data: o.data }] : []));
   const labelled = mounts(true).filter((m) => m.data.endsWith('context="l"')).map((m) => m.fstype);
   assert.ok(labelled.includes('tmpfs') && labelled.includes('devpts'), JSON.stringify(mounts(true)));
   assert.ok(!labelled.some((t) => ['proc', 'sysfs', 'mqueue', 'cgroup2'].includes(t)), JSON.stringify(labelled));

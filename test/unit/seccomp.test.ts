@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { archName, compileSeccomp, conditionGroups, enosysRange, seccompAction, wantsEnosys } from '../../src/linux/seccomp.js';
 import { decodePlan, encodePlan } from '../../src/native/encode.js';
 import { buildPlan, type PlanContext } from '../../src/linux/build-plan.js';
+import { planContext } from './plan-context.js';
 import { defaultSpec } from '../../src/spec/default-spec.js';
 import type { Config } from '../../src/spec/schema.js';
 import { existsSync, readFileSync } from 'node:fs';
@@ -56,19 +57,7 @@ test('the seccomp op survives encoding', () => {
   assert.throws(() => encodePlan({ ...req, ops: [{ ...req.ops[0]!, program: new Uint8Array(7) }] }), /whole number of 8-byte/);
 });
 
-const ctx = (seccomp: PlanContext['seccomp']): PlanContext => ({
-  bundle: '/b',
-  rootfs: '/b/rootfs',
-  rootless: false,
-  hostHasKcore: true,
-  cgroup2Dir: null,
-  noPivot: false,
-  execUser: { home: '/root' },
-  setgroupsDenied: false,
-  idMaps: null,
-  statHost: () => 'dir',
-  seccomp,
-});
+const ctx = (seccomp: PlanContext['seccomp']): PlanContext => planContext({ seccomp });
 
 function kinds(config: Config, notify: boolean): string[] {
   const ops = buildPlan(config, ctx({ program: new Uint8Array(8), flags: notify ? 8 : 0, notify })).ops;
