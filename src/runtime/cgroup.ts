@@ -55,8 +55,11 @@ export async function planCgroup(ctx: Context, id: string, config: Config, user:
   let prepared: Awaited<ReturnType<CgroupDriver['prepare']>>;
   try {
     // A bus can answer with no working systemd behind it (a bare session dbus-daemon waits 25 s per
-    // call to activate one): an automatic choice gives it a few seconds, then moves on.
-    prepared = choice.driver === 'systemd' && !choice.explicit ? await withDeadline(driver.prepare(place), AUTO_SYSTEMD_DEADLINE_MS) : await driver.prepare(place);
+    // call to activate one): an automatic choice gives it a few seconds, then moves on. Not when the
+    // config has limits and the next rule is no cgroup at all: giving up early would only turn a slow
+    // manager (a loaded host, an emulated VM) into an error, so it waits as an explicit choice does.
+    const hurry = choice.driver === 'systemd' && !choice.explicit && (limits.length === 0 || chooseDriver({ ...facts, busReachable: false }, request).driver !== 'disabled');
+    prepared = hurry ? await withDeadline(driver.prepare(place), AUTO_SYSTEMD_DEADLINE_MS) : await driver.prepare(place);
   } catch (e) {
     driver.close();
     if (choice.driver !== 'systemd' || choice.explicit) throw e;

@@ -206,7 +206,8 @@ test('a failed unit of the same name left behind is reset and the start retried'
   const unit = `tsrunc-${id}.scope`;
   // A scope that systemd stops for running too long ends up failed, and stays loaded.
   spawnSync('systemd-run', ['--user', '--scope', '--quiet', '-p', 'RuntimeMaxSec=1', `--unit=${unit}`, 'sleep', '10']);
-  assert.equal(unitProps(unit, 'ActiveState').ActiveState, 'failed');
+  // systemd-run returns while the scope may still be deactivating (its sleep being killed).
+  assert.ok(await waitFor(() => unitProps(unit, 'ActiveState').ActiveState === 'failed'), `${unit} is failed`);
   const r = await runRuntime('tsrunc', ['run', '--bundle', makeBundle({ args: ['true'] }).dir, id]);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(listUnits(unit), []);
