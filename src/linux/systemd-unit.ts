@@ -79,7 +79,9 @@ export function renderUnit(opts: UnitOptions): string {
     `Restart=${opts.restart}`,
     'RestartSec=2s',
     'TimeoutStopSec=30s',
-    // The container's cgroup is made below the service's own.
+    // The container gets its own scope next to the service (as runc --systemd-cgroup does): KillMode does
+    // not reach it, the stop relies on tsrunc run forwarding SIGTERM and on ExecStopPost. Delegate=yes
+    // gives the service the cgroups below its own (for a cgroupsPath that asks for one).
     'Delegate=yes',
     `SyslogIdentifier=tsrunc-${opts.name}`,
     '',

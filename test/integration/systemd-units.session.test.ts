@@ -12,6 +12,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, s
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { cleanup, makeBundle, repoRoot, runtimeEnv, tempDir, tsruncBin, uniqueId, waitFor, requireSession } from './harness.js';
+import { cgroupOf } from './cgroup-cycles.js';
 
 const unitDir = join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'systemd', 'user');
 const removeAfter: string[] = [];
@@ -84,15 +85,35 @@ async function startCrashRestartStop(unit: string, id: string, ctl: string): Pro
   writeFileSync(join(ctl, 'go'), '');
   assert.ok(await waitFor(() => props(unit, 'ActiveState').ActiveState === 'active', 15_000), 'active after READY=1');
   const first = containerPid(id)!;
+  const firstLeft = containerTraces(id, first);
   process.kill(first, 'SIGKILL');
+  assert.ok(await waitFor(() => firstLeft().length === 0, 15_000), `the crashed container left nothing: ${firstLeft().join('; ')}`);
   assert.ok(await waitFor(() => props(unit, 'NRestarts').NRestarts === '1', 15_000), 'restarted once after the crash');
   assert.ok(await waitFor(() => containerPid(id) !== null && containerPid(id) !== first, 10_000), 'a new container runs');
 
+  const second = containerTraces(id, containerPid(id)!);
   const stop = systemctl('stop', unit);
   assert.equal(stop.status, 0, stop.stderr);
   const after = props(unit, 'ActiveState', 'Result');
   assert.deepEqual(after, { ActiveState: 'inactive', Result: 'success' });
   assert.equal(tsrunc('state', id).status, 1, `${id} left no state`);
+  assert.deepEqual(second(), [], 'the stop left no process, scope or cgroup of the container');
+}
+
+/**
+ * What a running container `id` (init `pid`) would leave behind if it were not cleaned up: a function
+ * listing its init still alive, its systemd scope still loaded, its cgroup directory still there.
+ */
+function containerTraces(id: string, pid: number): () => string[] {
+  const path = cgroupOf(pid);
+  const unit = path.slice(path.lastIndexOf('/') + 1);
+  // The container's own scope (the systemd driver puts it beside the service, not inside it).
+  assert.equal(unit, `tsrunc-${id}.scope`, `the container's cgroup ${path}`);
+  return () => [
+    ...(existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8')) ? [`init ${pid} alive`] : []),
+    ...(props(unit, 'LoadState').LoadState !== 'not-found' ? [`${unit} loaded`] : []),
+    ...(existsSync(`/sys/fs/cgroup${path}`) ? [`/sys/fs/cgroup${path} exists`] : []),
+  ];
 }
 
 test('generate systemd --install: a unit that runs the bundle, restarts it on a crash, stops it cleanly', async (t) => {
@@ -161,4 +182,41 @@ test('without its bundle, a tsrunc@ instance does not start', (t) => {
   assert.notEqual(systemctl('start', unit).status, 0);
   assert.equal(props(unit, 'AssertResult').AssertResult, 'no');
   systemctl('reset-failed', unit);
+});
+
+test('a container that ignores SIGTERM, or whose tsrunc run is SIGKILLed, is still removed by the unit (ExecStopPost), scope and all', async (t) => {
+  if (!requireSession(t)) return;
+  const id = uniqueId('stubborn');
+  // sleep as PID 1 of its namespace: SIGTERM has no handler there and does nothing.
+  const bundle = makeBundle({ args: ['sleep', '1000'] });
+  const unit = `tsrunc-${id}.service`;
+  removeAfter.push(join(unitDir, unit), join(unitDir, `${unit}.d`));
+  assert.equal(tsrunc('generate', 'systemd', '--bundle', bundle.dir, id, '--type', 'exec', '--restart', 'no', '--install').status, 0);
+  mkdirSync(join(unitDir, `${unit}.d`), { recursive: true });
+  writeFileSync(join(unitDir, `${unit}.d`, 'quick.conf'), '[Service]\nTimeoutStopSec=2s\n');
+  assert.equal(systemctl('daemon-reload').status, 0);
+  try {
+    // 1. systemctl stop: SIGTERM reaches the container and is ignored; at the timeout SIGKILL hits the
+    //    service's cgroup, which holds tsrunc run but not the container's scope: ExecStopPost removes it.
+    assert.equal(systemctl('start', unit).status, 0);
+    assert.ok(await waitFor(() => containerPid(id) !== null, 15_000), `${id} runs`);
+    const left = containerTraces(id, containerPid(id)!);
+    assert.equal(systemctl('stop', unit).status, 0);
+    assert.deepEqual(props(unit, 'ActiveState', 'Result'), { ActiveState: 'failed', Result: 'timeout' });
+    assert.deepEqual(left(), [], 'nothing of the container is left');
+    assert.equal(tsrunc('state', id).status, 1, 'no state is left');
+    systemctl('reset-failed', unit);
+
+    // 2. tsrunc run itself SIGKILLed: the container outlives it in its scope until ExecStopPost runs.
+    assert.equal(systemctl('start', unit).status, 0);
+    assert.ok(await waitFor(() => containerPid(id) !== null, 15_000), `${id} runs again`);
+    const again = containerTraces(id, containerPid(id)!);
+    assert.equal(systemctl('kill', '--kill-whom=main', '--signal=SIGKILL', unit).status, 0);
+    assert.ok(await waitFor(() => props(unit, 'ActiveState').ActiveState === 'failed', 15_000), 'the unit failed');
+    assert.ok(await waitFor(() => again().length === 0, 15_000), `nothing of the container is left: ${again().join('; ')}`);
+    assert.equal(tsrunc('state', id).status, 1, 'no state is left');
+  } finally {
+    systemctl('stop', unit);
+    systemctl('reset-failed', unit);
+  }
 });
