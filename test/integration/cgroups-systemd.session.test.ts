@@ -5,7 +5,8 @@ import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { makeBundle, runRuntime, freshStateRoot, cleanup, uniqueId, waitFor, parseState, stateLeftovers, type Spec, requireSession, type Runtime } from './harness.js';
+import { join } from 'node:path';
+import { makeBundle, runRuntime, freshStateRoot, cleanup, uniqueId, waitFor, parseState, stateLeftovers, type Spec, requireSession, tempDir, type Runtime } from './harness.js';
 import { createStartDeleteCycles, cgroupOf } from './cgroup-cycles.js';
 
 afterEach(cleanup);
@@ -147,6 +148,34 @@ test('pause freezes (state says paused), resume thaws, ps lists a forked child, 
   const del = await tsrunc('delete', id);
   assert.equal(del.code, 0, del.stderr);
   assert.deepEqual(listUnits(`tsrunc-${id}.scope`), []);
+});
+
+test('paused, a forked child of the container stops counting; resumed, it counts again', async (t) => {
+  if (!requireSession(t)) return;
+  const id = uniqueId('frz');
+  const root = freshStateRoot('tsrunc');
+  const out = tempDir('frz', 0o777);
+  // The counter runs in a forked subshell, the init only waits for it.
+  const bundle = makeBundle({
+    args: ['sh', '-c', '(i=0; while :; do i=$((i+1)); echo $i > /out/n; sleep 0.02; done) & wait'],
+    mutate: (c) => {
+      c.mounts = [...(c.mounts ?? []), { destination: '/out', type: 'bind', source: out, options: ['rbind', 'rw'] }];
+    },
+  });
+  const counter = () => Number(readFileSync(join(out, 'n'), 'utf8').trim() || '0');
+  const tsrunc = (...args: string[]) => runRuntime('tsrunc', args, { root });
+  assert.equal((await tsrunc('run', '-d', '--bundle', bundle.dir, id)).code, 0);
+  try {
+    assert.ok(await waitFor(() => existsSync(join(out, 'n')) && counter() > 2), 'the child counts');
+    assert.equal((await tsrunc('pause', id)).code, 0);
+    const frozenAt = counter();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(counter(), frozenAt, 'no step while paused');
+    assert.equal((await tsrunc('resume', id)).code, 0);
+    assert.ok(await waitFor(() => counter() > frozenAt + 2), 'counting again after resume');
+  } finally {
+    assert.equal((await tsrunc('delete', '--force', id)).code, 0);
+  }
 });
 
 test('events --stats prints what runc 1.1 prints for the same container, both in a scope of the user manager', async (t) => {
