@@ -18,6 +18,7 @@ import {
   symlinkSync,
   writeFileSync,
   closeSync,
+  statSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -678,4 +679,16 @@ export function parseState(r: RunResult): { id: string; pid: number; status: str
   } catch {
     throw new Error(`state did not print JSON: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
   }
+}
+
+/** Resolves once some process holds a shared flock on `path` (read from /proc/locks). */
+export async function sharedLockHeld(path: string): Promise<boolean> {
+  const st = statSync(path);
+  // The kernel's dev_t encoding (major in bits 8-19, minor in 0-7 and 20-31), printed "%02x:%02x".
+  const d = Number(st.dev);
+  const major = (d >>> 8) & 0xfff;
+  const minor = (d & 0xff) | ((d >>> 12) & 0xfff00);
+  const dev = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}`;
+  const want = new RegExp(`FLOCK\\s+ADVISORY\\s+READ\\s+\\d+\\s+${dev}:${st.ino}\\s`);
+  return waitFor(() => want.test(readFileSync('/proc/locks', 'utf8')), 10_000);
 }

@@ -5,7 +5,7 @@
 import { describe, test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   cleanup,
@@ -22,6 +22,7 @@ import {
   tempDir,
   uniqueId,
   waitFor,
+  sharedLockHeld,
   type Bundle,
   type RunResult,
 } from './harness.js';
@@ -99,14 +100,6 @@ function gatedBundle(then: string, mutate?: (c: Bundle['config']) => void): Bund
 
 function release(b: Bundle): void {
   writeFileSync(join(b.rootfs, 'tmp', 'go'), '');
-}
-
-/** Resolves once some process holds a shared flock on `path` (read from /proc/locks). */
-async function sharedLockHeld(path: string): Promise<boolean> {
-  const st = statSync(path);
-  const dev = `${Math.floor(Number(st.dev) / 256).toString(16).padStart(2, '0')}:${(Number(st.dev) % 256).toString(16).padStart(2, '0')}`;
-  const want = new RegExp(`FLOCK\\s+ADVISORY\\s+READ\\s+\\d+\\s+${dev}:${st.ino}\\s`);
-  return waitFor(() => want.test(readFileSync('/proc/locks', 'utf8')), 10_000);
 }
 
 describe('monitor of detached containers', { skip: missingPrerequisites() }, () => {
