@@ -435,7 +435,10 @@ function case5() {
     // Steady, not transient (a helper still exiting under load): still there a second later.
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
     const later = processes();
-    const left = [...after].filter(([pid]) => leftSet.has(pid) && !before.has(pid) && later.get(pid)?.comm === after.get(pid).comm).map(([pid, p]) => [pid, later.get(pid) ?? p]);
+    // The container itself is not "left beside" it, also when what stays (a monitor) is its parent.
+    const left = [...after]
+      .filter(([pid]) => leftSet.has(pid) && !inContainer.has(pid) && !before.has(pid) && later.get(pid)?.comm === after.get(pid).comm)
+      .map(([pid, p]) => [pid, later.get(pid) ?? p]);
     beside[rt].push(left.reduce((s, [, p]) => s + p.rssKb, 0) / 1024);
     details[rt] = { initPid, initComm: initPid !== null ? after.get(initPid)?.comm : null, left: left.map(([pid, p]) => ({ pid, comm: p.comm, rssKb: p.rssKb })) };
     if (initPid !== null) initRss[rt].push((readStatusKb(initPid, 'VmRSS') ?? 0) / 1024);

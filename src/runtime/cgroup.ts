@@ -51,7 +51,7 @@ export async function planCgroup(ctx: Context, id: string, config: Config, user:
   const place = { id, resources: config.linux?.resources, annotations: config.annotations };
   const limits = requestedLimits(config.linux?.resources);
   let choice = chooseDriver(facts, request);
-  let driver = await openDriver(choice, facts.host);
+  let driver = await openDriver(choice, facts.host, ctx.buses);
   let prepared: Awaited<ReturnType<CgroupDriver['prepare']>>;
   try {
     // A bus can answer with no working systemd behind it (a bare session dbus-daemon waits 25 s per
@@ -66,7 +66,7 @@ export async function planCgroup(ctx: Context, id: string, config: Config, user:
     const why = e instanceof Error ? e.message : String(e);
     choice = chooseDriver({ ...facts, busReachable: false }, request);
     if (choice.driver === 'disabled') choice = { driver: 'disabled', reason: `systemd does not answer on the bus (${why})`, hint: choice.hint };
-    driver = await openDriver(choice, facts.host);
+    driver = await openDriver(choice, facts.host, ctx.buses);
     prepared = await driver.prepare(place);
   }
   // systemd --user can only move a process out of a cgroup below its own (a real host's system manager
@@ -79,7 +79,7 @@ export async function planCgroup(ctx: Context, id: string, config: Config, user:
       if (choice.driver === 'disabled') {
         choice = { driver: 'disabled', reason: `systemd --user (in ${prepared.managerCgroup}) cannot move processes out of ${facts.host.ownPath}`, hint: notOwnCgroupHint() };
       }
-      driver = await openDriver(choice, facts.host);
+      driver = await openDriver(choice, facts.host, ctx.buses);
       prepared = await driver.prepare(place);
     }
   }
@@ -135,7 +135,7 @@ export function filterDevices(ctx: Context, record: CgroupRecord, config: Config
 /** Removes a container's cgroup (kills what is left in it first). */
 export async function releaseCgroup(ctx: Context, record: CgroupRecord | undefined): Promise<void> {
   if (record === undefined || record.driver === 'disabled') return;
-  const driver = await driverFor(record, readCgroupHost(), ctx.rootless, ctx.env);
+  const driver = await driverFor(record, readCgroupHost(), ctx.rootless, ctx.env, ctx.buses);
   try {
     await driver.destroy(record);
   } finally {

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { HostFacts } from './host-facts.js';
 import type { ConfigCache } from '../spec/load.js';
 import type { Spawner } from '../native/spawner.js';
+import type { SystemdBuses } from '../linux/cgroups/systemd.js';
 
 /** Where warnings and debug lines go (the CLI writes them to stderr or the --log file). */
 export interface Logger {
@@ -43,6 +44,8 @@ export interface Context {
   configs: ConfigCache;
   /** Clones containers from a small helper process instead of this one (a Runtime sets it). */
   spawner?: Spawner;
+  /** systemd bus connections kept between containers (a Runtime sets it). */
+  buses?: SystemdBuses;
 }
 
 const silent: Logger = { warn: () => {}, debug: () => {} };

@@ -21,6 +21,7 @@ import type { ExitStatus } from '../native/reaper.js';
 import { waitContainer } from './wait.js';
 import { exitCodeOf } from '../monitor/exit-file.js';
 import { Spawner } from '../native/spawner.js';
+import { SystemdBuses } from '../linux/cgroups/systemd.js';
 
 export type { ExitStatus } from '../native/reaper.js';
 export type { RuntimeOptions } from './context.js';
@@ -75,7 +76,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
 
   constructor(options: RuntimeOptions = {}) {
     super();
-    this.context = { ...makeContext(options), spawner: new Spawner() };
+    this.context = { ...makeContext(options), spawner: new Spawner(), buses: new SystemdBuses() };
   }
 
   /** Creates container `id`: its init is set up and waits at the exec barrier until `start`. */
@@ -202,6 +203,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
    */
   close(): void {
     this.context.spawner?.close();
+    this.context.buses?.close();
     for (const [, h] of this.#held) {
       native.reaper().forget(h.pidfd);
       native.closeFd(h.pidfd);

@@ -10,7 +10,7 @@ import { TsruncError } from '../../errors.js';
 import type { LinuxResources } from '../../spec/schema.js';
 import type { CgroupDriver, CgroupRecord } from './types.js';
 import { cgroupDir, joinPath, parentPath, readCgroupHost, type CgroupHost } from './host.js';
-import { isSystemdPath, parseSystemdPath, type UnitName } from './systemd.js';
+import { isSystemdPath, parseSystemdPath, type SystemdBuses, type UnitName } from './systemd.js';
 import { isWritableCgroup } from './files.js';
 import { requestedLimits } from './resources.js';
 import { CgroupfsDriver } from './cgroupfs.js';
@@ -145,11 +145,11 @@ function systemdModule(): Promise<typeof import('./systemd.js')> {
 }
 
 /** A driver for a choice (systemd is only constructed here; dbus-next loads at its first call). */
-export async function openDriver(choice: Choice, host: CgroupHost): Promise<CgroupDriver> {
+export async function openDriver(choice: Choice, host: CgroupHost, buses?: SystemdBuses): Promise<CgroupDriver> {
   switch (choice.driver) {
     case 'systemd': {
       const { SystemdDriver } = await systemdModule();
-      return new SystemdDriver(host, choice.busAddress, choice.userBus, choice.unit);
+      return new SystemdDriver(host, choice.busAddress, choice.userBus, choice.unit, buses);
     }
     case 'cgroupfs': {
       return new CgroupfsDriver(host, choice.path);
@@ -161,11 +161,11 @@ export async function openDriver(choice: Choice, host: CgroupHost): Promise<Cgro
 }
 
 /** The driver that manages an existing container's cgroup, from its state record. */
-export async function driverFor(record: CgroupRecord, host: CgroupHost, rootless: boolean, env: NodeJS.ProcessEnv): Promise<CgroupDriver> {
+export async function driverFor(record: CgroupRecord, host: CgroupHost, rootless: boolean, env: NodeJS.ProcessEnv, buses?: SystemdBuses): Promise<CgroupDriver> {
   switch (record.driver) {
     case 'systemd': {
       const { SystemdDriver } = await systemdModule();
-      return new SystemdDriver(host, busAddressFor(rootless, env), rootless, { slice: '', unit: record.unit ?? '' });
+      return new SystemdDriver(host, busAddressFor(rootless, env), rootless, { slice: '', unit: record.unit ?? '' }, buses);
     }
     case 'cgroupfs': {
       return new CgroupfsDriver(host, record.path ?? '/');

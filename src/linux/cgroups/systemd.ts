@@ -14,6 +14,70 @@ import { noUserBusHint } from './hints.js';
 
 type DbusModule = typeof import('dbus-next');
 
+/** One bus connection and its JobRemoved bookkeeping (job paths are unique, so drivers can share it). */
+interface Connection {
+  bus: MessageBus;
+  mod: DbusModule;
+  jobs: Map<string, string>;
+  waiters: Map<string, (result: string) => void>;
+}
+
+/**
+ * Connections kept open by address for a long-lived caller (a Runtime), so that its containers do not
+ * each pay a connect, authentication, Hello, AddMatch and Subscribe (two per container: place, destroy).
+ * An idle connection is closed after IDLE_MS, so it never keeps a program alive for long.
+ */
+export class SystemdBuses {
+  readonly #open = new Map<string, { conn: Promise<Connection>; users: number; idle: NodeJS.Timeout | null }>();
+
+  /** The connection for `address`, opened by `open` when there is none. Call release() after use. */
+  acquire(address: string, open: () => Promise<Connection>): Promise<Connection> {
+    let e = this.#open.get(address);
+    if (e === undefined) {
+      e = { conn: open(), users: 0, idle: null };
+      const entry = e;
+      this.#open.set(address, entry);
+      entry.conn.then(
+        (c) => c.bus.on('error', () => this.#drop(address, entry)),
+        () => this.#drop(address, entry),
+      );
+    }
+    if (e.idle !== null) clearTimeout(e.idle);
+    e.idle = null;
+    e.users++;
+    return e.conn;
+  }
+
+  release(address: string): void {
+    const e = this.#open.get(address);
+    if (e === undefined || --e.users > 0) return;
+    e.idle = setTimeout(() => this.#drop(address, e), SystemdBuses.IDLE_MS);
+    e.idle.unref();
+  }
+
+  /** Closes every connection. */
+  close(): void {
+    for (const [address, e] of this.#open) this.#drop(address, e);
+  }
+
+  static readonly IDLE_MS = 2000;
+
+  #drop(address: string, e: { conn: Promise<Connection>; idle: NodeJS.Timeout | null }): void {
+    if (this.#open.get(address) !== e) return;
+    this.#open.delete(address);
+    if (e.idle !== null) clearTimeout(e.idle);
+    e.conn.then((c) => disconnect(c.bus), () => {});
+  }
+}
+
+function disconnect(bus: MessageBus): void {
+  try {
+    bus.disconnect();
+  } catch {
+    // already closed
+  }
+}
+
 const SYSTEMD = 'org.freedesktop.systemd1';
 const MANAGER = { destination: SYSTEMD, path: '/org/freedesktop/systemd1', interface: 'org.freedesktop.systemd1.Manager' };
 const JOB_TIMEOUT_MS = 30_000;
@@ -54,10 +118,9 @@ export function isSystemdPath(cgroupsPath: string | undefined): boolean {
 
 export class SystemdDriver implements CgroupDriver {
   readonly name = 'systemd' as const;
-  private bus: MessageBus | null = null;
-  private mod: DbusModule | null = null;
-  private readonly jobs = new Map<string, string>();
-  private readonly waiters = new Map<string, (result: string) => void>();
+  private conn: Connection | null = null;
+  /** The connection being opened or acquired (set before the first await, so close() can end it). */
+  private pending: Promise<Connection> | null = null;
 
   constructor(
     private readonly host: CgroupHost,
@@ -66,15 +129,26 @@ export class SystemdDriver implements CgroupDriver {
     /** The user's manager (true) or the system's. */
     private readonly user: boolean,
     private readonly unit: UnitName,
+    /** Connections to share (a Runtime's); without, the driver opens its own and close() ends it. */
+    private readonly buses?: SystemdBuses,
   ) {}
 
-  /** Connects, subscribes to the manager's signals and adds the JobRemoved match before any job. */
-  private async connect(): Promise<{ bus: MessageBus; mod: DbusModule }> {
-    if (this.bus !== null && this.mod !== null) return { bus: this.bus, mod: this.mod };
+  private get mod(): DbusModule {
+    return this.conn!.mod;
+  }
+
+  /** The connection, subscribed to the manager's signals with the JobRemoved match before any job. */
+  private async connect(): Promise<Connection> {
+    if (this.conn !== null) return this.conn;
+    this.pending ??= this.buses !== undefined ? this.buses.acquire(this.address, () => this.open()) : this.open();
+    this.conn = await this.pending;
+    return this.conn;
+  }
+
+  private async open(): Promise<Connection> {
     const mod = await import('dbus-next');
     const bus = mod.sessionBus({ busAddress: this.address });
-    this.mod = mod;
-    this.bus = bus;
+    const conn: Connection = { bus, mod, jobs: new Map(), waiters: new Map() };
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no answer in 10 s')), 10_000);
       bus.once('connect', () => {
@@ -86,7 +160,7 @@ export class SystemdDriver implements CgroupDriver {
         reject(e);
       });
     }).catch((e: unknown) => {
-      this.close();
+      disconnect(bus);
       const code = errnoCode(e);
       throw new TsruncError('host-not-ready', `cannot connect to the ${this.user ? 'user' : 'system'} bus at ${this.address}: ${code ?? (e as Error).message}`, {
         cause: e,
@@ -99,46 +173,50 @@ export class SystemdDriver implements CgroupDriver {
     bus.on('message', (m: DbusMessage) => {
       if (m.interface !== MANAGER.interface || m.member !== 'JobRemoved') return;
       const [, job, , result] = m.body as [number, string, string, string];
-      const w = this.waiters.get(job);
+      const w = conn.waiters.get(job);
       if (w !== undefined) w(result);
-      else this.jobs.set(job, result);
+      else conn.jobs.set(job, result);
     });
-    await this.call({
-      destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'AddMatch', signature: 's',
-      body: [`type='signal',sender='${SYSTEMD}',path='/org/freedesktop/systemd1',interface='${MANAGER.interface}',member='JobRemoved'`],
-    });
-    await this.call({ ...MANAGER, member: 'Subscribe' });
-    return { bus, mod };
+    try {
+      await callOn(conn, {
+        destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'AddMatch', signature: 's',
+        body: [`type='signal',sender='${SYSTEMD}',path='/org/freedesktop/systemd1',interface='${MANAGER.interface}',member='JobRemoved'`],
+      });
+      await callOn(conn, { ...MANAGER, member: 'Subscribe' });
+    } catch (e) {
+      disconnect(bus);
+      throw e;
+    }
+    return conn;
   }
 
   private async call(msg: { destination: string; path: string; interface: string; member: string; signature?: string; body?: unknown[] }): Promise<unknown[]> {
-    const bus = this.bus!;
-    const reply = await bus.call(new this.mod!.Message(msg));
-    return (reply?.body ?? []) as unknown[];
+    return callOn(this.conn!, msg);
   }
 
   /** Waits for the JobRemoved of `job` (it may have come already) and resolves to its result. */
   private waitJob(job: string, what: string): Promise<string> {
-    const early = this.jobs.get(job);
+    const { jobs, waiters } = this.conn!;
+    const early = jobs.get(job);
     if (early !== undefined) {
-      this.jobs.delete(job);
+      jobs.delete(job);
       return Promise.resolve(early);
     }
     return new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.waiters.delete(job);
+        waiters.delete(job);
         reject(new TsruncError('cgroup', `${what}: systemd did not finish job ${job} in ${JOB_TIMEOUT_MS / 1000} s`));
       }, JOB_TIMEOUT_MS);
-      this.waiters.set(job, (r) => {
+      waiters.set(job, (r) => {
         clearTimeout(timer);
-        this.waiters.delete(job);
+        waiters.delete(job);
         resolve(r);
       });
     });
   }
 
   private variants(props: UnitProperty[]): [string, DbusVariant][] {
-    const V = this.mod!.Variant;
+    const V = this.mod.Variant;
     return props.map((p) => [p.name, new V(p.signature, p.value)]);
   }
 
@@ -282,16 +360,18 @@ export class SystemdDriver implements CgroupDriver {
   }
 
   close(): void {
-    const bus = this.bus;
-    this.bus = null;
-    if (bus !== null) {
-      try {
-        bus.disconnect();
-      } catch {
-        // already closed
-      }
-    }
+    const pending = this.pending;
+    this.pending = null;
+    this.conn = null;
+    if (pending === null) return;
+    if (this.buses !== undefined) this.buses.release(this.address);
+    else pending.then((c) => disconnect(c.bus), () => {});
   }
+}
+
+async function callOn(conn: Connection, msg: { destination: string; path: string; interface: string; member: string; signature?: string; body?: unknown[] }): Promise<unknown[]> {
+  const reply = await conn.bus.call(new conn.mod.Message(msg));
+  return (reply?.body ?? []) as unknown[];
 }
 
 function isDbusError(e: unknown, ...types: string[]): boolean {
