@@ -174,7 +174,8 @@ describe('escapes: each attack fails', { skip: missingPrerequisites() || missing
     try {
       const pid = parseState(await runRuntime('tsrunc', ['state', idA], { root })).pid;
       const b = makeBundle({
-        args: ['/bin/probe', 'open-write=/proc/1/exe', 'open-read=/proc/1/exe', 'open-read=/proc/1/mem', 'open-read=/proc/1/environ'],
+        // exe is node; map_files would hand out node and the helpers library (libtsrunc.so) it has mapped.
+        args: ['/bin/probe', 'open-write=/proc/1/exe', 'open-read=/proc/1/exe', 'open-read=/proc/1/mem', 'open-read=/proc/1/environ', 'open-entries=/proc/1/map_files', 'open-read=/proc/1/maps'],
         setup: withProbe,
         mutate: (c: Spec) => {
           c.linux!.namespaces = c.linux!.namespaces!.map((n) => (n.type === 'pid' ? { type: 'pid', path: `/proc/${pid}/ns/pid` } : n));
@@ -191,7 +192,10 @@ describe('escapes: each attack fails', { skip: missingPrerequisites() || missing
         assertOneLineError(r, new RegExp(`/linux/namespaces/\\d+/path: /proc/${pid}/ns/user: EACCES`));
       } else {
         assert.equal(r.code, 0, r.stderr);
-        assert.match(r.stdout, /^open-write=\/proc\/1\/exe: (EACCES|EPERM)\nopen-read=\/proc\/1\/exe: (EACCES|EPERM)\nopen-read=\/proc\/1\/mem: (EACCES|EPERM)\nopen-read=\/proc\/1\/environ: (EACCES|EPERM)\n$/);
+        assert.match(
+          r.stdout,
+          /^open-write=\/proc\/1\/exe: (EACCES|EPERM)\nopen-read=\/proc\/1\/exe: (EACCES|EPERM)\nopen-read=\/proc\/1\/mem: (EACCES|EPERM)\nopen-read=\/proc\/1\/environ: (EACCES|EPERM)\nopen-entries=\/proc\/1\/map_files: (EACCES|EPERM)\nopen-read=\/proc\/1\/maps: (EACCES|EPERM)\n$/,
+        );
       }
       // And from the host as the same (unprivileged) user.
       if (!IS_ROOT) {

@@ -5,6 +5,7 @@
  * filters until the kernel's per-process budget is used up, then execs CMD: any filter CMD or its
  * children load later is refused by the kernel (ENOMEM). */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
@@ -83,6 +84,29 @@ int main(int argc, char **argv) {
     else if (!strncmp(q, "open-write=", 11)) answer(q, open(q + 11, O_WRONLY | O_CLOEXEC));
     else if (!strncmp(q, "open-read=", 10)) answer(q, open(q + 10, O_RDONLY | O_CLOEXEC));
     else if (!strcmp(q, "getpid")) answer(q, syscall(SYS_getpid));
+    /* Opens every entry of a directory (map_files: one link per mapped file): "ok" when any opens,
+     * else the errno of the last refusal (ENOENT for an empty or unlistable directory). */
+    else if (!strncmp(q, "open-entries=", 13)) {
+      DIR *d = opendir(q + 13);
+      long r = -1;
+      int e = ENOENT;
+      struct dirent *de;
+      while (d != NULL && r < 0) {
+        errno = 0;
+        if ((de = readdir(d)) == NULL) {
+          if (errno != 0) e = errno; /* listing refused */
+          break;
+        }
+        if (de->d_name[0] == '.') continue;
+        int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) r = close(fd), r = 0;
+        else e = errno;
+      }
+      if (d == NULL) e = errno;
+      else closedir(d);
+      errno = e;
+      answer(q, r);
+    }
     /* A raw system call by number with zero arguments: only whether seccomp lets it reach the kernel
      * (ENOSYS vs EPERM) matters, not what it does with them. */
     else if (!strncmp(q, "syscall=", 8)) answer(q, syscall(strtol(q + 8, NULL, 0), 0, 0, 0, 0, 0, 0));
