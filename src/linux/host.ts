@@ -39,6 +39,22 @@ export function isRootless(caller: Caller, mode: 'auto' | 'true' | 'false', env:
   return env.USER !== 'root';
 }
 
+/** The uid `uid` of this user namespace is one level up, from a /proc/self/uid_map text; null when unmapped. */
+export function hostUid(uid: number, uidMap: string): number | null {
+  for (const line of uidMap.trim().split('\n')) {
+    const [inside, outside, count] = line.trim().split(/\s+/).map(Number);
+    if (inside === undefined || outside === undefined || count === undefined || [inside, outside, count].some(Number.isNaN)) continue;
+    if (uid >= inside && uid < inside + count) return outside + (uid - inside);
+  }
+  return null;
+}
+
+/** The uid a user namespace shows for IDs it does not map (/proc/sys/kernel/overflowuid, 65534). */
+export function overflowUid(): number {
+  const n = Number(readOr('/proc/sys/kernel/overflowuid', '65534').trim());
+  return Number.isInteger(n) && n > 0 ? n : 65534;
+}
+
 /** /proc/kcore exists on this host (runc adds the /dev/core symlink only then). */
 export function hostHasKcore(): boolean {
   return existsSync('/proc/kcore');

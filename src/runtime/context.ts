@@ -1,6 +1,6 @@
 // What every lifecycle operation needs: where state lives, who the caller is, how to report warnings.
 import { StateStore } from './state-store.js';
-import { readCaller, isRootless, type Caller } from '../linux/host.js';
+import { overflowUid, readCaller, isRootless, type Caller } from '../linux/host.js';
 import { defaultStateRoot, checkPrivateRoot } from './paths.js';
 import { resolve } from 'node:path';
 import { HostFacts } from './host-facts.js';
@@ -65,7 +65,7 @@ export function makeContext(opts: RuntimeOptions = {}): Context {
     const choice = defaultStateRoot(rootless, env, caller.uid);
     if (choice.notice !== undefined) logger.warn(choice.notice);
     root = choice.root;
-    if (rootless) checkPrivateRoot(root, caller.uid);
+    if (rootless) checkPrivateRoot(root, caller.uid, caller.inUserNamespace ? overflowUid() : null);
   }
   return {
     store: new StateStore(root),

@@ -33,8 +33,11 @@ export function defaultStateRoot(rootless: boolean, env: NodeJS.ProcessEnv, uid:
 /**
  * A fallback root under a shared directory such as /tmp must not sit in a directory someone else
  * controls: every component below the sticky shared dir must be ours and not group/world-writable.
+ * In a user namespace (podman's) the host's root shows as the overflow uid, as does anyone else
+ * outside it: `outsider` is that uid, accepted where root would be if no one else may write there
+ * (/run/user above $XDG_RUNTIME_DIR); null outside one.
  */
-export function checkPrivateRoot(root: string, uid: number): void {
+export function checkPrivateRoot(root: string, uid: number, outsider: number | null = null): void {
   for (let p = root; p !== dirname(p); p = dirname(p)) {
     let st;
     try {
@@ -43,7 +46,7 @@ export function checkPrivateRoot(root: string, uid: number): void {
       continue;
     }
     if (st.mode & 0o1000) return; // reached a sticky shared directory such as /tmp
-    if (st.uid !== uid && st.uid !== 0) {
+    if (st.uid !== uid && st.uid !== 0 && !(st.uid === outsider && (st.mode & 0o022) === 0)) {
       throw new TsruncError('host-not-ready', `state root ${root}: ${p} belongs to uid ${st.uid}`, {
         hint: 'pass a directory you own with --root',
       });

@@ -5,7 +5,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { cleanup, makeBundle, missingPrerequisites, runtimeCommand, runtimeEnv, tempDir, uniqueId, SELF, type Runtime, type Spec } from './harness.js';
 
 after(cleanup);
@@ -90,4 +91,23 @@ test('as uid 0 of a user namespace with subordinate IDs: the container\'s own ma
   assert.equal(out.tsrunc.status, 0, `tsrunc failed${ctx}`);
   assert.equal(out.tsrunc.stdout, out.runc.stdout, `outputs differ${ctx}`);
   assert.match(out.tsrunc.stdout, /^\s+0\s+1\s+1000\n/);
+});
+
+// The runtime directory a login gives (/run/user/<uid> under root's /run/user), where podman users keep
+// state: inside the namespace its parent's owner shows as the overflow uid.
+test('as uid 0 in a user namespace, with the real $XDG_RUNTIME_DIR: run works and leaves no state, as runc', () => {
+  const xdg = runtimeEnv().XDG_RUNTIME_DIR!;
+  const out = {} as Record<Runtime, ReturnType<typeof inUserNamespace>>;
+  const ids = {} as Record<Runtime, string>;
+  for (const rt of ['runc', 'tsrunc'] as const) {
+    const bundle = makeBundle({ args: ['sh', '-c', 'id -u; ls -ln /dev/null | cut -c1-10'], mutate: withoutUserNamespace });
+    ids[rt] = uniqueId('xdg');
+    out[rt] = inUserNamespace(['-r'], `${shellCommand(rt)} run --bundle '${bundle.dir}' ${ids[rt]}`, xdg);
+  }
+  const ctx = `\nrunc: ${JSON.stringify(out.runc)}\ntsrunc: ${JSON.stringify(out.tsrunc)}`;
+  assert.equal(out.runc.status, 0, `runc failed${ctx}`);
+  assert.equal(out.tsrunc.status, 0, `tsrunc failed${ctx}`);
+  assert.equal(out.tsrunc.stdout, out.runc.stdout, `outputs differ${ctx}`);
+  assert.equal(out.tsrunc.stdout, '0\ncrw-rw-rw-\n');
+  assert.equal(existsSync(join(xdg, SELF ? 'runc' : 'tsrunc', ids.tsrunc)), false, 'the container\'s state is gone');
 });
