@@ -194,9 +194,12 @@ static void run_exit_step(struct monitor *m, char **cmd) {
   pid_t p = fork();
   if (p < 0) return;
   if (p == 0) {
+    /* Ignored signals and the mask survive exec: the step starts as any process would. */
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
     int null = open("/dev/null", O_RDWR);
     if (null >= 0)
       for (int k = 0; k < 3; k++) dup2(null, k);
