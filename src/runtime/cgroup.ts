@@ -51,6 +51,13 @@ export async function planCgroup(ctx: Context, id: string, config: Config, user:
   const place = { id, resources: config.linux?.resources, annotations: config.annotations };
   const limits = requestedLimits(config.linux?.resources);
   let choice = chooseDriver(facts, request);
+  // Learnt from an earlier container of this context: the user manager cannot place processes from
+  // where we are, which does not change while we run (a Runtime asks the bus once, not per container).
+  const unplaceable = ctx.facts.once('systemd-cannot-place', () => ({ reason: null as string | null }));
+  if (choice.driver === 'systemd' && !choice.explicit && unplaceable.reason !== null) {
+    choice = chooseDriver({ ...facts, busReachable: false }, request);
+    if (choice.driver === 'disabled') choice = { driver: 'disabled', reason: unplaceable.reason, hint: notOwnCgroupHint() };
+  }
   let driver = await openDriver(choice, facts.host, ctx.buses);
   let prepared: Awaited<ReturnType<CgroupDriver['prepare']>>;
   try {
@@ -76,9 +83,8 @@ export async function planCgroup(ctx: Context, id: string, config: Config, user:
     if (!under && !existsSync('/run/dbus/system_bus_socket')) {
       driver.close();
       choice = chooseDriver({ ...facts, busReachable: false }, request);
-      if (choice.driver === 'disabled') {
-        choice = { driver: 'disabled', reason: `systemd --user (in ${prepared.managerCgroup}) cannot move processes out of ${facts.host.ownPath}`, hint: notOwnCgroupHint() };
-      }
+      unplaceable.reason = `systemd --user (in ${prepared.managerCgroup}) cannot move processes out of ${facts.host.ownPath}`;
+      if (choice.driver === 'disabled') choice = { driver: 'disabled', reason: unplaceable.reason, hint: notOwnCgroupHint() };
       driver = await openDriver(choice, facts.host, ctx.buses);
       prepared = await driver.prepare(place);
     }
