@@ -161,7 +161,7 @@ describe('seccomp', { skip: missingPrerequisites() || missingProbe() }, () => {
     assert.deepEqual(stateLeftovers(r.root), []);
   });
 
-  test('a filter the kernel refuses to load: create (before the barrier) and start (deferred) name /linux/seccomp', async (t) => {
+  test('a filter the kernel refuses to load: create (before the barrier), start (deferred) and exec name /linux/seccomp', async (t) => {
     if (SELF) return t.skip('tsrunc wording');
     // The runtime runs with the kernel's seccomp budget used up (allow-all filters stacked by the probe),
     // which its container init inherits: seccomp(2) then refuses the container's filter with ENOMEM,
@@ -193,6 +193,22 @@ describe('seccomp', { skip: missingPrerequisites() || missingProbe() }, () => {
     assert.deepEqual(failed.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('tsrunc: warning:')), [line]);
     assert.deepEqual(stateLeftovers(root2), []);
     assert.deepEqual(processesMentioning(b2.dir), []);
+
+    // exec (no barrier): the exec'd process' filter is refused just as well, and named the same way.
+    const b3 = makeBundle({ args: ['sleep', '100'], mutate: (c) => seccomp(c, profile) });
+    const root3 = freshStateRoot('tsrunc');
+    const id3 = uniqueId('full');
+    const running = await runRuntime('tsrunc', ['run', '-d', '--bundle', b3.dir, id3], { root: root3 });
+    assert.equal(running.code, 0, running.stderr);
+    try {
+      const exec = underFullBudget(root3, ['exec', id3, 'true']);
+      assert.equal(exec.status, 255, exec.stderr);
+      assert.deepEqual(exec.stderr.trim().split('\n'), ['tsrunc: exec failed: /linux/seccomp: seccomp: ENOMEM (Cannot allocate memory)']);
+      assert.equal((await runRuntime('tsrunc', ['exec', id3, 'true'], { root: root3 })).code, 0);
+    } finally {
+      assert.equal((await runRuntime('tsrunc', ['delete', '--force', id3], { root: root3 })).code, 0);
+    }
+    assert.deepEqual(stateLeftovers(root3), []);
   });
 
   test('an execve that fails at start names the process, and leaves the container stopped', async (t) => {
