@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isFullIdentityMap, isRootless, ownCgroup2Dir, cgroup2MountPoint, unescapeMountPath, type Caller } from '../../src/linux/host.js';
+import { hostUid, isFullIdentityMap, isRootless, ownCgroup2Dir, cgroup2MountPoint, unescapeMountPath, type Caller } from '../../src/linux/host.js';
 
 const root: Caller = { uid: 0, gid: 0, isRoot: true, inUserNamespace: false };
 const nsRoot: Caller = { uid: 0, gid: 0, isRoot: false, inUserNamespace: true };
@@ -39,4 +39,13 @@ test('the cgroup2 hierarchy is found on hybrid hosts, with the caller\'s own pat
 
 test('mountinfo octal escapes are decoded', () => {
   assert.equal(unescapeMountPath('/a\\040b\\011c\\134d'), '/a b\tc\\d');
+});
+
+test('hostUid maps a uid of this namespace one level up through uid_map', () => {
+  const podman = '         0       1002          1\n         1     165536      65536\n';
+  assert.equal(hostUid(0, podman), 1002);
+  assert.equal(hostUid(1, podman), 165536);
+  assert.equal(hostUid(1000, podman), 166535);
+  assert.equal(hostUid(65537, podman), null);
+  assert.equal(hostUid(5, '         0          0 4294967295\n'), 5);
 });

@@ -11,6 +11,7 @@ import { toUnitProperties, annotationProperties, controllersNeeded, type UnitPro
 import { writeLimits, unavailableWarning } from './files.js';
 import { ignoredWarning } from './cgroupfs.js';
 import { noUserBusHint } from './hints.js';
+import { hostUid, readOr } from '../host.js';
 
 type DbusModule = typeof import('dbus-next');
 
@@ -76,6 +77,22 @@ function disconnect(bus: MessageBus): void {
   } catch {
     // already closed
   }
+}
+
+/**
+ * dbus-next's EXTERNAL authentication names the caller by process.getuid(). In a user namespace
+ * (podman runs us as its uid 0) the bus, outside it, sees our host uid on the socket and refuses any
+ * other: claim that one until the handshake is over, as runc's DetectUID does. Returns the undo.
+ */
+function claimHostUid(): () => void {
+  const uid = process.getuid?.();
+  const host = uid === undefined ? null : hostUid(uid, readOr('/proc/self/uid_map', ''));
+  if (host === null || host === uid) return () => {};
+  const original = process.getuid;
+  process.getuid = () => host;
+  return () => {
+    process.getuid = original;
+  };
 }
 
 const SYSTEMD = 'org.freedesktop.systemd1';
@@ -147,6 +164,7 @@ export class SystemdDriver implements CgroupDriver {
 
   private async open(): Promise<Connection> {
     const mod = await import('dbus-next');
+    const restoreUid = claimHostUid();
     const bus = mod.sessionBus({ busAddress: this.address });
     const conn: Connection = { bus, mod, jobs: new Map(), waiters: new Map() };
     await new Promise<void>((resolve, reject) => {
@@ -159,14 +177,16 @@ export class SystemdDriver implements CgroupDriver {
         clearTimeout(timer);
         reject(e);
       });
-    }).catch((e: unknown) => {
-      disconnect(bus);
-      const code = errnoCode(e);
-      throw new TsruncError('host-not-ready', `cannot connect to the ${this.user ? 'user' : 'system'} bus at ${this.address}: ${code ?? (e as Error).message}`, {
-        cause: e,
-        hint: this.user ? noUserBusHint(process.env.USER ?? 'USER') : 'start dbus and systemd',
+    })
+      .finally(restoreUid)
+      .catch((e: unknown) => {
+        disconnect(bus);
+        const code = errnoCode(e);
+        throw new TsruncError('host-not-ready', `cannot connect to the ${this.user ? 'user' : 'system'} bus at ${this.address}: ${code ?? (e as Error).message}`, {
+          cause: e,
+          hint: this.user ? noUserBusHint(process.env.USER ?? 'USER') : 'start dbus and systemd',
+        });
       });
-    });
     bus.on('error', () => {
       // a later socket error fails the pending calls; nothing else listens
     });
