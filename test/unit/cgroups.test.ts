@@ -2,7 +2,8 @@
 // conversions of linux.resources into cgroup v2 files and systemd unit properties.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCgroupHost, cgroupDir, parentPath, joinPath } from '../../src/linux/cgroups/host.js';
+import { parseCgroupHost, cgroupDir, parentPath, joinPath, v1Controllers } from '../../src/linux/cgroups/host.js';
+import { unavailableWarning } from '../../src/linux/cgroups/files.js';
 import { toCgroupFiles, toUnitProperties, sharesToWeight, swapToV2, cpuListToMask, annotationProperties, requestedLimits, controllersNeeded, blkioWeightToIoWeight } from '../../src/linux/cgroups/resources.js';
 import { parseSystemdPath, slicePath, isSystemdPath } from '../../src/linux/cgroups/systemd.js';
 import { chooseDriver, cgroupfsPath, busAddressFor, type SelectFacts } from '../../src/linux/cgroups/select.js';
@@ -206,4 +207,14 @@ test('bus addresses', () => {
   assert.equal(busAddressFor(true, { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/x' }), 'unix:path=/x');
   assert.equal(busAddressFor(true, { XDG_RUNTIME_DIR: '/run/user/7' }), 'unix:path=/run/user/7/bus');
   assert.equal(busAddressFor(false, {}), 'unix:path=/run/dbus/system_bus_socket');
+});
+
+test('controllers held by cgroup v1 (hybrid host): named apart from undelegated ones in the warning', () => {
+  const mi = MI_HYBRID + '\n33 30 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n34 30 0:30 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd';
+  assert.deepEqual(v1Controllers(mi).sort(), ['cpu', 'cpuacct', 'memory']);
+  assert.deepEqual(v1Controllers(MI_UNIFIED), []);
+  const w = unavailableWarning(['cpu', 'io'], '/sys/fs/cgroup/unified/x', ['cpu', 'memory'])!;
+  assert.match(w, /^cgroup controllers cpu, io are not available in \/sys\/fs\/cgroup\/unified\/x: those limits are not enforced \(cpu: held by cgroup v1 on this hybrid host, so cgroup v2 cannot use it: boot with cgroup v2 .*; delegate io to users: /);
+  assert.doesNotMatch(unavailableWarning(['cpu'], '/d', ['cpu'])!, /delegate/);
+  assert.equal(unavailableWarning([], '/d', []), null);
 });

@@ -4,9 +4,9 @@ import { readFileSync, writeFileSync, readdirSync, rmdirSync, accessSync, consta
 import { join } from 'node:path';
 import { TsruncError, errnoCode } from '../../errors.js';
 import type { CgroupHost } from './host.js';
-import { cgroupDir, parentPath } from './host.js';
+import { cgroupDir, parentPath, v1Controllers } from './host.js';
 import { controllerOf, controllersNeeded, type CgroupFileWrite } from './resources.js';
-import { notDelegatedHint, procsEaccesHint } from './hints.js';
+import { notDelegatedHint, procsEaccesHint, v1HeldHint } from './hints.js';
 
 function read(path: string): string | null {
   try {
@@ -103,10 +103,19 @@ export function writeLimits(dir: string, writes: CgroupFileWrite[]): { unavailab
   return { unavailable };
 }
 
-/** The warning for limits whose controllers are missing (null when none are). */
-export function unavailableWarning(unavailable: string[], dir: string): string | null {
+/**
+ * The warning for limits whose controllers are missing (null when none are). A controller a cgroup v1
+ * hierarchy holds (a hybrid host) cannot be delegated: the hint says so instead of how to delegate.
+ */
+export function unavailableWarning(unavailable: string[], dir: string, inV1: readonly string[] = v1Controllers(read('/proc/self/mountinfo') ?? '')): string | null {
   if (unavailable.length === 0) return null;
-  return `cgroup controllers ${unavailable.join(', ')} are not available in ${dir}: those limits are not enforced (${notDelegatedHint(unavailable)})`;
+  const v1 = unavailable.filter((c) => inV1.includes(c));
+  const other = unavailable.filter((c) => !inV1.includes(c));
+  const hints = [
+    ...(v1.length > 0 ? [`${v1.join(', ')}: ${v1HeldHint()}`] : []),
+    ...(other.length > 0 ? [notDelegatedHint(other)] : []),
+  ];
+  return `cgroup controllers ${unavailable.join(', ')} are not available in ${dir}: those limits are not enforced (${hints.join('; ')})`;
 }
 
 /** Every pid in the cgroup and its descendants. */

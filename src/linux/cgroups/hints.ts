@@ -30,6 +30,11 @@ export function procsEaccesHint(): string {
   return 'moving a process needs write access to cgroup.procs of the common ancestor of its old and new cgroup: ' + notOwnCgroupHint();
 }
 
+/** A controller a cgroup v1 hierarchy holds (hybrid host): cgroup v2 cannot have it. */
+export function v1HeldHint(): string {
+  return `held by cgroup v1 on this hybrid host, so cgroup v2 cannot use it: ${cgroupV1Hint()}`;
+}
+
 /** The host has only cgroup v1. */
 export function cgroupV1Hint(): string {
   return 'boot with cgroup v2 (systemd.unified_cgroup_hierarchy=1 on the kernel command line)';

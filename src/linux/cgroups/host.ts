@@ -31,6 +31,22 @@ export function parseCgroupHost(mountinfo: string, procSelfCgroup: string): Cgro
   return { mode, mountPoint: v2?.mountPoint ?? null, mountRoot: v2?.root ?? '/', ownPath };
 }
 
+/**
+ * The controllers bound to a cgroup v1 hierarchy in a mountinfo text (its super options: "rw,memory"
+ * → memory; "name=systemd" is no controller). The kernel gives cgroup2 only the controllers v1 does not use.
+ */
+export function v1Controllers(mountinfo: string): string[] {
+  const out = new Set<string>();
+  for (const l of mountinfo.split('\n')) {
+    const i = l.indexOf(' - ');
+    if (i < 0) continue;
+    const [fstype, , superOpts = ''] = l.slice(i + 3).split(' ');
+    if (fstype !== 'cgroup') continue;
+    for (const o of superOpts.split(',')) if (/^[a-z_]+$/.test(o) && !['rw', 'ro', 'xattr', 'noprefix'].includes(o)) out.add(o);
+  }
+  return [...out];
+}
+
 /** The directory of cgroup `path` (a hierarchy path such as "/a/b") under the cgroup2 mount. */
 export function cgroupDir(host: CgroupHost, path: string): string {
   if (host.mountPoint === null) throw new Error('no cgroup2 hierarchy');
