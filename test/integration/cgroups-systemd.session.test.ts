@@ -219,6 +219,10 @@ test('update changes the unit\'s properties (SetUnitProperties) and a stopped co
   assert.equal(up.code, 0, up.stderr);
   const props = unitProps(`tsrunc-${id}.scope`, 'MemoryMax', 'TasksMax');
   assert.deepEqual(props, { MemoryMax: String(200 * 1024 * 1024), TasksMax: '70' });
+  // runc's spelling of "no limit": the value after the flag, not --flag=-1.
+  const unlimited = await runRuntime('tsrunc', ['update', '--pids-limit', '-1', '--memory-swap', '-1', id], { root });
+  assert.equal(unlimited.code, 0, unlimited.stderr);
+  assert.deepEqual(unitProps(`tsrunc-${id}.scope`, 'TasksMax', 'MemorySwapMax'), { TasksMax: 'infinity', MemorySwapMax: 'infinity' });
   const json = await runRuntime('tsrunc', ['update', '--resources', '-', id], { root, input: '{"cpu": {"quota": 20000, "period": 100000}}' });
   assert.equal(json.code, 0, json.stderr);
   assert.equal(unitProps(`tsrunc-${id}.scope`, 'CPUQuotaPerSecUSec').CPUQuotaPerSecUSec, '200ms');

@@ -37,7 +37,8 @@ bundles() {
   done
 }
 cg() { echo "/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$1/cgroup")"; }
-pid_of() { sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$ROOT/$1/state.json"; }
+# The init's pid: the first "pid" of state.json (a detached container's "monitor" has one too).
+pid_of() { grep -o '"pid":[0-9]*' "$ROOT/$1/state.json" | head -n 1 | cut -d: -f2; }
 
 # 0. As root: the cgroupfs driver at a cgroupsPath of our own under the root cgroup (no systemd involved:
 #    tsrunc as root picks cgroupfs), the same limits as the systemd checks below; then the tester part.
@@ -72,6 +73,8 @@ if [ "$(id -u)" = 0 ]; then
   check "memory.max is now 64 MiB" test "$(cat "$D/memory.max")" = 67108864
   check "pids.max is now 32" test "$(cat "$D/pids.max")" = 32
   check "cpu.max is now 50000 100000" test "$(cat "$D/cpu.max")" = "50000 100000"
+  check "update --memory-swap -1 --pids-limit -1 (runc's spelling of no limit)" ts update --memory-swap -1 --pids-limit -1 rmem
+  check "memory.swap.max and pids.max are max" test "$(cat "$D/memory.swap.max") $(cat "$D/pids.max")" = "max max"
   check "delete --force" ts delete --force rmem
   kill $EV 2>/dev/null
   check "the directory is gone" test ! -e "$D"
