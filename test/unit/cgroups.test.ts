@@ -214,7 +214,7 @@ test('controllers held by cgroup v1 (hybrid host): named apart from undelegated 
   assert.deepEqual(v1Controllers(mi).sort(), ['cpu', 'cpuacct', 'memory']);
   assert.deepEqual(v1Controllers(MI_UNIFIED), []);
   const w = unavailableWarning(['cpu', 'io'], '/sys/fs/cgroup/unified/x', ['cpu', 'memory'])!;
-  assert.match(w, /^cgroup controllers cpu, io are not available in \/sys\/fs\/cgroup\/unified\/x: those limits are not enforced \(cpu: held by cgroup v1 on this hybrid host, so cgroup v2 cannot use it: boot with cgroup v2 .*; delegate io to users: /);
+  assert.match(w, /^cgroup controllers cpu, io are not available in \/sys\/fs\/cgroup\/unified\/x: those limits are not enforced \(cpu: held by cgroup v1 on this hybrid host \(cgroup v2 gets only the controllers v1 does not use\): boot with cgroup v2 .*; delegate io to users: /);
   assert.doesNotMatch(unavailableWarning(['cpu'], '/d', ['cpu'])!, /delegate/);
   assert.equal(unavailableWarning([], '/d', []), null);
 });

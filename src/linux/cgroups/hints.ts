@@ -32,7 +32,7 @@ export function procsEaccesHint(): string {
 
 /** A controller a cgroup v1 hierarchy holds (hybrid host): cgroup v2 cannot have it. */
 export function v1HeldHint(): string {
-  return `held by cgroup v1 on this hybrid host, so cgroup v2 cannot use it: ${cgroupV1Hint()}`;
+  return `held by cgroup v1 on this hybrid host (cgroup v2 gets only the controllers v1 does not use): ${cgroupV1Hint()}`;
 }
 
 /** The host has only cgroup v1. */
