@@ -2,8 +2,9 @@
 // sockets and plugin directories in a temporary directory, runs an imported busybox image through its
 // runc shim twice — once with tsrunc as "runc" (a `runc` symlink first in containerd's PATH, because
 // `ctr run --runc-binary` is ignored on some paths) and once with Debian's runc — and every scenario is
-// compared between the two: run --rm, -t under a real pty, task exec/ps/pause/resume/kill, a failing
-// create whose error the shim reads from log.json, and what each leaves behind (state, cgroup).
+// compared between the two: run --rm, -t under a real pty, task exec/ps/pause/resume/kill, the systemd
+// cgroup driver, a failing create whose error the shim reads from log.json, and what each leaves behind
+// (state, cgroup).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -312,6 +313,23 @@ describe('containerd drives tsrunc as it drives runc', { skip: missing(), timeou
       }
     }
     assert.deepEqual(both((d) => [...leftovers(d, id), ...leftovers(d, id2)]), { runc: [], tsrunc: [] });
+  });
+
+  test('--runc-systemd-cgroup (cgroupsPath system.slice:<prefix>:<id>): placed by systemd where it runs, else refused clearly, as by runc', () => {
+    const id = 'sd1';
+    const r = both((d) => ctr(d, ['run', '--rm', '--runc-systemd-cgroup', '--cgroup', `system.slice:${d.ns}:${id}`, IMAGE, id, 'sh', '-c', `grep ^0:: /proc/self/cgroup | sed s/${d.ns}/NS/`]));
+    if (existsSync('/run/systemd/system')) {
+      assert.equal(r.tsrunc.code, 0, show(r));
+      assert.equal(r.runc.code, 0, show(r));
+      assert.equal(r.tsrunc.stdout, r.runc.stdout, show(r));
+    } else {
+      // No systemd as the system manager (this host): both refuse the create, saying why.
+      assert.equal(r.runc.code, 1, show(r));
+      assert.match(r.runc.stderr, /OCI runtime create failed: .*systemd/, show(r));
+      assert.equal(r.tsrunc.code, 1, show(r));
+      assert.match(r.tsrunc.stderr, /^ctr: failed to create shim task: OCI runtime create failed: systemd cgroups: no system bus at \S+ \(start dbus and systemd, or drop --systemd-cgroup\): unknown\n$/, show(r));
+    }
+    assert.deepEqual(both((d) => leftovers(d, id)), { runc: [], tsrunc: [] });
   });
 
   test('a failing create reaches ctr through log.json as runc\'s does (missing binary, bad mount); nothing left', () => {
