@@ -49,6 +49,12 @@ export function hostUid(uid: number, uidMap: string): number | null {
   return null;
 }
 
+/** The login name of what `uid` of this user namespace is one level up (podman's 0: the user who ran podman). */
+export function hostUserName(uid: number): string | undefined {
+  const host = hostUid(uid, readOr('/proc/self/uid_map', ''));
+  return host === null ? undefined : userName(host);
+}
+
 /** The uid a user namespace shows for IDs it does not map (/proc/sys/kernel/overflowuid, 65534). */
 export function overflowUid(): number {
   const n = Number(readOr('/proc/sys/kernel/overflowuid', '65534').trim());

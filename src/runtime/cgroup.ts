@@ -11,6 +11,7 @@ import { cgroupDir, readCgroupHost, type CgroupHost } from '../linux/cgroups/hos
 import type { CgroupDriver, CgroupRecord } from '../linux/cgroups/types.js';
 import { notOwnCgroupHint } from '../linux/cgroups/hints.js';
 import { existsSync } from 'node:fs';
+import { hostUserName } from '../linux/host.js';
 import { deviceFilterFor } from '../linux/cgroups/device-filter.js';
 import { attachDeviceFilter } from '../native/index.js';
 
@@ -46,7 +47,9 @@ function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
 
 /** Chooses the driver for a new container; throws when the config has limits and no cgroup is possible. */
 export async function planCgroup(ctx: Context, id: string, config: Config, user: string): Promise<CgroupPlan> {
-  const facts = ctx.facts.once('cgroup-select', () => readSelectFacts(ctx.rootless, ctx.caller.uid, user, ctx.env));
+  // The hints name the user whose session and lingering they are about: outside podman's user namespace.
+  const hintUser = ctx.caller.inUserNamespace ? (hostUserName(ctx.caller.uid) ?? user) : user;
+  const facts = ctx.facts.once('cgroup-select', () => readSelectFacts(ctx.rootless, ctx.caller.uid, hintUser, ctx.env));
   const request = { id, systemdFlag: ctx.systemdCgroup, cgroupsPath: config.linux?.cgroupsPath, resources: config.linux?.resources };
   const place = { id, resources: config.linux?.resources, annotations: config.annotations };
   const limits = requestedLimits(config.linux?.resources);

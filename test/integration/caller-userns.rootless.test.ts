@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanup, makeBundle, missingPrerequisites, runtimeCommand, runtimeEnv, tempDir, uniqueId, SELF, type Runtime, type Spec } from './harness.js';
 
@@ -109,5 +109,8 @@ test('as uid 0 in a user namespace, with the real $XDG_RUNTIME_DIR: run works an
   assert.equal(out.tsrunc.status, 0, `tsrunc failed${ctx}`);
   assert.equal(out.tsrunc.stdout, out.runc.stdout, `outputs differ${ctx}`);
   assert.equal(out.tsrunc.stdout, '0\ncrw-rw-rw-\n');
+  // The hint of the no-cgroup warning names the user outside the namespace, not its root.
+  const me = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[2] === String(process.getuid!()))!.split(':')[0]!;
+  for (const m of out.tsrunc.stderr.matchAll(/enable-linger (\S+)/g)) assert.equal(m[1], me, out.tsrunc.stderr);
   assert.equal(existsSync(join(xdg, SELF ? 'runc' : 'tsrunc', ids.tsrunc)), false, 'the container\'s state is gone');
 });
