@@ -9,9 +9,11 @@ import { deleteContainer } from './delete.js';
 import { hooksOf, runHostHooksWarn } from './hooks.js';
 import { readExitFile } from '../monitor/exit-file.js';
 
-/** The monitor's exit step for container `id`. */
+/** The monitor's exit step for container `id`: it runs as the monitor's child, which is how it tells
+ * that `id` is still that monitor's container (not a new one of the same name after a delete). */
 export async function containerExited(ctx: Context, id: string, rm: boolean): Promise<void> {
   try {
+    if (ctx.store.load(id).monitor?.pid !== process.ppid) return;
     if (rm) await deleteContainer(ctx, id, false);
     else recordExit(ctx, id);
   } catch (e) {

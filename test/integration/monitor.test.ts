@@ -386,4 +386,20 @@ describe('monitor of detached containers', { skip: missingPrerequisites() }, () 
       await s.destroy(id);
     }
   });
+
+  test('the internal exited step acts only for the monitor that runs it: by hand it leaves a container alone', async () => {
+    const s = new Session();
+    const b = makeBundle({ args: ['true'] });
+    const id = uniqueId('mon');
+    try {
+      ok(await s.run(['create', '--bundle', b.dir, id]), 'create');
+      ok(await s.run(['start', id]), 'start');
+      assert.ok(await waitFor(() => !alive(s.stateFile(id).pid)), 'the init ended');
+      assert.equal(parseState(ok(await s.run(['state', id]), 'state')).status, 'stopped');
+      ok(await s.run(['exited', '--rm', id]), 'exited --rm by hand');
+      assert.equal(parseState(ok(await s.run(['state', id]), 'state')).status, 'stopped', 'still there');
+    } finally {
+      await s.destroy(id);
+    }
+  });
 });
