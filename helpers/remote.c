@@ -25,12 +25,11 @@
 /* As REMOTE_SPAWN, but the child becomes a child of the spawner's parent (CLONE_PARENT): a runtime that
  * started its own spawner keeps reaping its containers, without cloning them from its big address space. */
 #define REMOTE_SPAWN_SIBLING 0x33575053u /* "SPW3" */
-#define REMOTE_MAXFDS 16
 #define REMOTE_MAXLEN (4u << 20)
 
 struct remote_req {
   uint32_t type, nfds;
-  int32_t target[REMOTE_MAXFDS];
+  int32_t target[TSR_REMOTE_MAXFDS];
 };
 
 struct remote_reply {
@@ -40,12 +39,12 @@ struct remote_reply {
 };
 
 union fdbuf {
-  char buf[CMSG_SPACE(sizeof(int) * REMOTE_MAXFDS)];
+  char buf[CMSG_SPACE(sizeof(int) * TSR_REMOTE_MAXFDS)];
   struct cmsghdr align;
 };
 
 /* sendmsg of iov[0..n) with `nfds` fds attached. 0 or -errno. */
-static int send_with_fds(int sock, struct iovec *iov, int n, const int *fds, int nfds) {
+int tsr_send_iov_fds(int sock, struct iovec *iov, int n, const int *fds, int nfds) {
   union fdbuf u;
   memset(&u, 0, sizeof u);
   struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
@@ -64,9 +63,9 @@ static int send_with_fds(int sock, struct iovec *iov, int n, const int *fds, int
   return r < 0 ? -errno : 0;
 }
 
-/* recvmsg of one record into buf (at most len bytes) and up to REMOTE_MAXFDS fds (close-on-exec).
+/* recvmsg of one record into buf (at most len bytes) and up to TSR_REMOTE_MAXFDS fds (close-on-exec).
  * The record's size, 0 at EOF, or -errno; a truncated record or fd list is -EMSGSIZE (fds closed). */
-static ssize_t recv_with_fds(int sock, void *buf, size_t len, int *fds, int *nfds) {
+ssize_t tsr_recv_record(int sock, void *buf, size_t len, int *fds, int *nfds) {
   union fdbuf u;
   memset(&u, 0, sizeof u);
   struct iovec iov = {.iov_base = buf, .iov_len = len};
@@ -82,7 +81,7 @@ static ssize_t recv_with_fds(int sock, void *buf, size_t len, int *fds, int *nfd
     for (int k = 0; k < n; k++) {
       int fd;
       memcpy(&fd, CMSG_DATA(cm) + sizeof(int) * (size_t)k, sizeof fd);
-      if (*nfds < REMOTE_MAXFDS) fds[(*nfds)++] = fd;
+      if (*nfds < TSR_REMOTE_MAXFDS) fds[(*nfds)++] = fd;
       else close(fd);
     }
   }
@@ -123,15 +122,15 @@ TSR_API int tsrunc_spawn_sibling(int sock, const uint8_t *plan, size_t len, cons
 static int remote_spawn(int sock, uint32_t type, const uint8_t *plan, size_t len, const int32_t *fds, const int32_t *targets,
                         int nfds, int32_t *out) {
   for (int k = 0; k < 5; k++) out[k] = -1;
-  if (nfds < 0 || nfds > REMOTE_MAXFDS || len > REMOTE_MAXLEN) return -EINVAL;
+  if (nfds < 0 || nfds > TSR_REMOTE_MAXFDS || len > REMOTE_MAXLEN) return -EINVAL;
   struct remote_req req = {.type = type, .nfds = (uint32_t)nfds};
-  int sent[REMOTE_MAXFDS];
+  int sent[TSR_REMOTE_MAXFDS];
   for (int k = 0; k < nfds; k++) {
     req.target[k] = targets[k];
     sent[k] = fds[k];
   }
   struct iovec iov[2] = {{.iov_base = &req, .iov_len = sizeof req}, {.iov_base = (void *)plan, .iov_len = len}};
-  int r = send_with_fds(sock, iov, 2, sent, nfds);
+  int r = tsr_send_iov_fds(sock, iov, 2, sent, nfds);
   if (r < 0) return r;
 
   struct pollfd pfd = {.fd = sock, .events = POLLIN};
@@ -139,8 +138,8 @@ static int remote_spawn(int sock, uint32_t type, const uint8_t *plan, size_t len
   while (r < 0 && errno == EINTR);
   if (r < 0) return -errno;
   struct remote_reply rep;
-  int got[REMOTE_MAXFDS], ngot = 0;
-  ssize_t n = recv_with_fds(sock, &rep, sizeof rep, got, &ngot);
+  int got[TSR_REMOTE_MAXFDS], ngot = 0;
+  ssize_t n = tsr_recv_record(sock, &rep, sizeof rep, got, &ngot);
   if (n == 0) return -EPIPE;
   if (n < 0) return (int)n;
   int want = rep.r == 0 ? 2 : 0;
@@ -190,7 +189,7 @@ reply:
   for (int k = 0; k < nfds; k++) close(fds[k]);
   struct iovec iov = {.iov_base = &rep, .iov_len = sizeof rep};
   int mine[2] = {rep.out[1], rep.out[2]};
-  int r = send_with_fds(sock, &iov, 1, mine, rep.r == 0 ? 2 : 0);
+  int r = tsr_send_iov_fds(sock, &iov, 1, mine, rep.r == 0 ? 2 : 0);
   if (rep.r == 0) {
     close(mine[0]);
     close(mine[1]);
@@ -216,8 +215,8 @@ TSR_API int tsrunc_spawner_serve_one(int sock) {
   if ((size_t)size > REMOTE_MAXLEN + sizeof(struct remote_req)) return -EMSGSIZE;
   uint8_t *buf = malloc((size_t)size + 1);
   if (!buf) return -ENOMEM;
-  int fds[REMOTE_MAXFDS], nfds = 0;
-  ssize_t n = recv_with_fds(sock, buf, (size_t)size + 1, fds, &nfds);
+  int fds[TSR_REMOTE_MAXFDS], nfds = 0;
+  ssize_t n = tsr_recv_record(sock, buf, (size_t)size + 1, fds, &nfds);
   if (n <= 0) {
     free(buf);
     return n == 0 ? 0 : (int)n;

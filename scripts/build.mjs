@@ -13,7 +13,8 @@ if (missing.length > 0) {
   console.error(`tsrunc: building the C init core needs ${missing.join(' and ')}: install them with \`apt-get install gcc make libc6-dev\` (Debian/Ubuntu) or \`dnf install gcc make glibc-devel\` (Fedora)`);
   process.exit(1);
 }
-const make = spawnSync('make', ['-s', '-C', 'helpers'], { stdio: 'inherit' });
+// NODE: the front end (helpers/build/tsrunc) falls back to this node when PATH has none.
+const make = spawnSync('make', ['-s', '-C', 'helpers', `NODE=${process.execPath}`], { stdio: 'inherit' });
 if (make.status !== 0) {
   console.error('tsrunc: building helpers/ failed (see the compiler output above); it needs gcc, make and the C library headers (libc6-dev)');
   process.exit(1);

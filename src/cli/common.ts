@@ -4,12 +4,13 @@ import { Log, type LogFormat } from './output.js';
 import { makeContext, type Context } from '../runtime/context.js';
 import { splitExecArgs, commandIndex } from './exec-args.js';
 import type { CAC } from 'cac';
+import { currentCall, type Call } from '../runtime/call.js';
 
-let current: Log = new Log(undefined, 'text', false);
+const logs = new WeakMap<Call, Log>();
 
-/** The log of this invocation (main.ts prints the final error through it). */
+/** The log of this invocation (run-cli.ts prints the final error through it). */
 export function log(): Log {
-  return current;
+  return logs.get(currentCall()) ?? new Log(undefined, 'text', false);
 }
 
 /** Builds the log from the global flags; a bad --log-format is refused. */
@@ -19,8 +20,9 @@ export function setupLog(flags: Record<string, unknown>): Log {
     throw new TsruncError('invalid-argument', `--log-format: "${format}" is not one of text, json`);
   }
   const file = typeof flags.log === 'string' && flags.log !== '' ? flags.log : undefined;
-  current = new Log(file, format as LogFormat, flags.debug === true);
-  return current;
+  const l = new Log(file, format as LogFormat, flags.debug === true);
+  logs.set(currentCall(), l);
+  return l;
 }
 
 /**
@@ -79,8 +81,12 @@ export function context(flags: Record<string, unknown>): Context {
   if (mode !== 'auto' && mode !== 'true' && mode !== 'false') {
     throw new TsruncError('invalid-argument', `--rootless: "${mode}" is not one of auto, true, false`);
   }
-  const l = current;
+  const l = log();
+  const call = currentCall();
   return makeContext({
+    env: call.env,
+    cwd: call.cwd,
+    ...(call.spawner !== undefined ? { callerSpawner: call.spawner } : {}),
     root: typeof flags.root === 'string' ? flags.root : undefined,
     rootless: mode,
     systemdCgroup: flags.systemdCgroup === true || flags.systemdCgroup === 'true',

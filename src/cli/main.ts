@@ -1,58 +1,10 @@
-// Entry point of the tsrunc command: parse, run one command, print an error once as one line
-// (the stack only with --debug), exit with runc's codes.
-import { createCLI } from './create-cli.js';
-import { log, setupLog, prepareArgv } from './common.js';
-import { invocationLine } from './invocation.js';
-import { TsruncError } from '../errors.js';
+// Entry point of the Node CLI (what the C front end runs for a direct call), and of the warm server
+// that front end starts (`--tsrunc-server SOCKET`, see src/server/).
+import { runCli } from './run-cli.js';
 
-async function main(argv: string[]): Promise<number> {
-  const cli = createCLI();
-  let parsed;
-  try {
-    parsed = cli.parse(prepareArgv(cli, argv), { run: false });
-    const l = setupLog(parsed.options);
-    if (l.debugEnabled) {
-      const line = invocationLine(argv.slice(2), cli.matchedCommand?.name, parsed.args, process.pid);
-      l.debug(line.msg, line.fields);
-    }
-  } catch (e) {
-    log().error(oneLine(e));
-    return 1;
-  }
-  if (parsed.options.help === true || parsed.options.version === true) return 0;
-  if (cli.matchedCommand === undefined) {
-    try {
-      cli.globalCommand.checkUnknownOptions();
-    } catch (e) {
-      log().error(oneLine(e));
-      return 1;
-    }
-    if (parsed.args.length > 0) {
-      log().error(`unknown command "${String(parsed.args[0])}" (see tsrunc --help)`);
-      return 1;
-    }
-    cli.outputHelp();
-    return 0;
-  }
-  try {
-    const code: unknown = await cli.runMatchedCommand();
-    return typeof code === 'number' ? code : 0;
-  } catch (e) {
-    const l = log();
-    // A host, init or cgroup failure without a hint of its own gets the doctor's fix, when it finds one.
-    const hint = e instanceof TsruncError ? (e.hint ?? (await (await import('../linux/doctor/index.js')).diagnose(e))) : undefined;
-    l.error(oneLine(e) + (hint !== undefined ? ` (${hint})` : ''));
-    if (l.debugEnabled && e instanceof Error && e.stack !== undefined) process.stderr.write(e.stack + '\n');
-    return e instanceof TsruncError && e.exitCode !== undefined ? e.exitCode : 1;
-  }
+if (process.argv[2] === '--tsrunc-server' && process.argv[3] !== undefined) {
+  const { serve } = await import('../server/serve.js');
+  await serve(process.argv[3]);
+} else {
+  process.exit(await runCli(process.argv));
 }
-
-/** The message of any error, flattened to one line; cac's own errors are rephrased. */
-function oneLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return msg
-    .replace(/\s*\n\s*/g, '; ')
-    .replace(/^Unknown option `(.*)`$/, (_, flag: string) => `unknown flag ${flag.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`);
-}
-
-process.exit(await main(process.argv));

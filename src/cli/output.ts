@@ -1,13 +1,15 @@
 // Writing to the terminal and the --log file. Synchronous writes on the raw fds: Node's process.stdout
 // would switch a shared pipe to non-blocking mode under the container that inherits it.
 import { writeSync, appendFileSync } from 'node:fs';
+import { currentCall } from '../runtime/call.js';
 
+/** Writes to the caller's stdout (fd 1 of the CLI; the front end's, passed along, in the server). */
 export function out(text: string): void {
-  writeAll(1, text);
+  writeAll(currentCall().stdout, text);
 }
 
 export function err(text: string): void {
-  writeAll(2, text);
+  writeAll(currentCall().stderr, text);
 }
 
 function writeAll(fd: number, text: string): void {

@@ -6,7 +6,7 @@ export async function action(args: string[], flags: Record<string, unknown>): Pr
   const ctx = context(flags);
   const id = oneId(args, 'start');
   const { bindNotifySocket, hostNotifySocket, relayNotify } = await import('../runtime/notify.js');
-  const host = hostNotifySocket();
+  const host = hostNotifySocket(ctx.env);
   // Bound before the process runs, so that an early READY=1 is not lost (runc binds it here too).
   const notify = host !== undefined ? bindNotifySocket(ctx.store.dir(id)) : null;
   let state;

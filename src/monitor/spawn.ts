@@ -34,13 +34,14 @@ export interface Monitored {
   abandon(): void;
 }
 
-/** The tsrunc command of this installation (bin/tsrunc above this module), for the monitor's exit step:
+/** The Node CLI of this installation (dist/tsrunc.js above this module), for the monitor's exit step:
  * not process.argv[1], which is another program when tsrunc is embedded. */
 export function findCli(): string {
   for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    const p = join(dir, 'bin', 'tsrunc');
+    // The Node CLI itself (bin/tsrunc is the C front end, which node cannot run).
+    const p = join(dir, 'dist', 'tsrunc.js');
     if (existsSync(p)) return p;
-    if (dirname(dir) === dir) throw new TsruncError('internal', `cannot find bin/tsrunc above ${fileURLToPath(import.meta.url)}`);
+    if (dirname(dir) === dir) throw new TsruncError('internal', `cannot find dist/tsrunc.js above ${fileURLToPath(import.meta.url)}`);
   }
 }
 

@@ -72,6 +72,15 @@ export interface Native {
   waitNohang(pidfd: number): number;
   /** Tells the monitor at `sock` that its container started, with `pid` as its init: 0 or -errno. */
   monitorCommit(sock: number, pid: number): number;
+  /** A listening SOCK_SEQPACKET socket (non-blocking, file mode 0600) at `path`: the fd or -errno. */
+  serverListen(path: string): number;
+  /** A pending connection with its peer's [pid, uid, gid] in out: the fd, -EAGAIN when none, -errno. */
+  serverAccept(lfd: number, out: Int32Array): number;
+  /** 1 when `fd` is readable (or hung up; a pidfd: its process exited), 0 after the timeout, -errno. */
+  pollIn(fd: number, timeoutMs: number): number;
+  pollInAsync(fd: number, timeoutMs: number, cb: (err: unknown, result: number) => void): void;
+  /** One record on a SOCK_SEQPACKET connection: 0 or -errno. */
+  sendRecord(fd: number, buf: Uint8Array, len: number): number;
 }
 
 let loaded: Native | undefined;
@@ -130,6 +139,7 @@ function load(): Native {
     throw new TsruncError('host-not-ready', `cannot load ${path}`, { cause, hint: 'run npm install (needs gcc and make)' });
   }
   const waitTimeout = lib.func('int tsrunc_wait_timeout(int pidfd, int timeout_ms)');
+  const pollIn = lib.func('int tsrunc_poll_in(int fd, int timeout_ms)');
   const reaperWait = lib.func('int tsrunc_reaper_wait(int ep, int ev, _Out_ int32_t *fds, int max)');
   const dgramRecv = lib.func('int tsrunc_dgram_recv(int fd, _Out_ uint8_t *buf, size_t len, int timeout_ms)');
   return {
@@ -169,6 +179,11 @@ function load(): Native {
     reaperWaitAsync: (ep, ev, fds, max, cb) => reaperWait.async(ep, ev, fds, max, cb),
     waitNohang: lib.func('int tsrunc_wait_nohang(int pidfd)'),
     monitorCommit: lib.func('int tsrunc_monitor_commit(int sock, int32_t pid)'),
+    serverListen: lib.func('int tsrunc_server_listen(const char *path)'),
+    serverAccept: lib.func('int tsrunc_server_accept(int lfd, _Out_ int32_t *out)'),
+    pollIn,
+    pollInAsync: (fd, ms, cb) => pollIn.async(fd, ms, cb),
+    sendRecord: lib.func('int tsrunc_send_record(int fd, const uint8_t *buf, size_t len)'),
     waitTimeoutAsync: (pidfd, ms, cb) => waitTimeout.async(pidfd, ms, cb),
     idmapTree: lib.func('int tsrunc_idmap_tree(int tree, int userns_fd, int recursive, uint64_t attr_set, uint64_t attr_clr)'),
     errnoName: lib.func('const char *tsrunc_errno_name(int err)'),

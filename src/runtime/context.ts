@@ -7,6 +7,7 @@ import { HostFacts } from './host-facts.js';
 import type { ConfigCache } from '../spec/load.js';
 import type { Spawner } from '../native/spawner.js';
 import type { SystemdBuses } from '../linux/cgroups/systemd.js';
+import type { CallerSpawner } from './call.js';
 
 /** Where warnings and debug lines go (the CLI writes them to stderr or the --log file). */
 export interface Logger {
@@ -25,6 +26,8 @@ export interface RuntimeOptions {
   cwd?: string;
   /** --systemd-cgroup: the systemd cgroup driver is required. */
   systemdCgroup?: boolean;
+  /** The caller's process clones and reaps the inits (the C front end, for the server's calls). */
+  callerSpawner?: CallerSpawner;
 }
 
 export interface Context {
@@ -46,6 +49,8 @@ export interface Context {
   spawner?: Spawner;
   /** systemd bus connections kept between containers (a Runtime sets it). */
   buses?: SystemdBuses;
+  /** The caller's own process clones and reaps the inits, signals reach them through it (the server's calls). */
+  callerSpawner?: CallerSpawner;
 }
 
 const silent: Logger = { warn: () => {}, debug: () => {} };
@@ -77,5 +82,6 @@ export function makeContext(opts: RuntimeOptions = {}): Context {
     cwd,
     facts: new HostFacts(caller, env),
     configs: new Map(),
+    ...(opts.callerSpawner !== undefined ? { callerSpawner: opts.callerSpawner } : {}),
   };
 }

@@ -24,6 +24,7 @@ import { sendSeccompListener } from './seccomp-listener.js';
 import { childFailure, startOpOrigins } from './child-errors.js';
 import { mappedUserNamespace, idmapTree } from './idmapped-tree.js';
 import { nowTimestamp } from './time.js';
+import { NeedsOwnProcess } from './call.js';
 import { hooksToKeep, runCreateHooks, runHostHooksWarn } from './hooks.js';
 import { handOnFds } from './listen-fds.js';
 import { CONSOLE_TAG, checkConsoleOptions, sendConsole } from './terminal.js';
@@ -72,6 +73,10 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
   const handOn = handOnFds(config.process?.env, opts.preserveFds ?? 0, ctx.env);
   if (config.process !== undefined && handOn.env !== undefined) config.process.env = handOn.env;
   checkConsoleOptions(config.process?.terminal === true, opts.consoleSocket, opts.foreground !== true);
+  if (ctx.callerSpawner !== undefined && config.process?.terminal === true) {
+    // The caller's own process would have to relay the terminal: the Node CLI does that.
+    throw new NeedsOwnProcess('a terminal is relayed by the Node CLI');
+  }
   // sd_notify passthrough: the container's NOTIFY_SOCKET is ours, relayed at start (notify.ts).
   const notify = hostNotifySocket(ctx.env);
   if (notify !== undefined && config.process !== undefined) config.process.env = notifyEnv(config.process.env);
@@ -149,8 +154,10 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       ...(opts.stdio !== undefined ? { stdio: opts.stdio } : {}),
       ...(plan.timeOffsets !== undefined ? { timeOffsets: plan.timeOffsets } : {}),
     };
-    // A monitor (run -d) or a Runtime's spawner clones the init when there is one; else this process.
+    // A monitor (run -d), the caller's front end or a Runtime's spawner clones the init when there is
+    // one; else this process.
     if (opts.spawner !== undefined) spawned = opts.spawner(req, container);
+    else if (ctx.callerSpawner !== undefined) spawned = ctx.callerSpawner.spawn(req, { root: ctx.store.root, id });
     else spawned = ctx.spawner !== undefined ? await ctx.spawner.spawn(req) : native.spawn(req);
     if (idMaps !== null) await writeIdMaps(spawned.pid, idMaps, mapFacts?.helpers ?? null);
     // Before "go": the child unshares its cgroup namespace after it, so this cgroup becomes its root.

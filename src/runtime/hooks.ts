@@ -12,6 +12,7 @@ import * as native from '../native/index.js';
 import { closeNamespaceFds, connGo, connNext, namespaceFds, startConnect, waitTimeout, type NamespaceFds } from '../native/handoff.js';
 import type { Op } from '../native/plan.js';
 import type { Logger } from './context.js';
+import { currentCall } from './call.js';
 import type { OciState } from './live-status.js';
 
 export interface Hook {
@@ -58,7 +59,7 @@ function failure(kind: HookKind, i: number, h: Hook, why: string, output: string
 /** The hook's environment: its own `env` when given, else the runtime's (as runc's exec.Cmd does). */
 function hookEnv(h: Hook): string[] {
   if (h.env !== undefined) return h.env;
-  return Object.entries(process.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+  return Object.entries(currentCall().env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
 }
 
 /**
@@ -92,6 +93,7 @@ function runHostHook(kind: HookKind, i: number, h: Hook, input: string): void {
   const r = spawnSync(h.path, args.slice(1), {
     argv0: args[0],
     env,
+    cwd: currentCall().cwd,
     input,
     encoding: 'utf8',
     timeout: h.timeout !== undefined ? h.timeout * 1000 : undefined,

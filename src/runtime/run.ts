@@ -99,11 +99,13 @@ export async function runContainerStatus(ctx: Context, id: string, opts: RunOpti
   // In the foreground `run` itself is the main process the service manager watches.
   if (notify !== null) void relayNotify(notify, notifyHost!, process.pid, init, (m) => ctx.logger.warn(m));
 
-  const stopRelay = opts.forwardSignals === true ? relaySignals(spawned.pidfd) : null;
+  // The caller's front end, when it cloned the init, is its parent: it relays signals and reaps it.
+  const caller = ctx.callerSpawner;
+  const stopRelay = opts.forwardSignals === true && caller === undefined ? relaySignals(spawned.pidfd) : null;
   // A terminal without --console-socket: relayed here, and the host terminal restored however we end.
   const terminal = created.console !== undefined ? relayTerminal(created.console, false) : null;
   try {
-    const exit = await native.waitExit(spawned.pidfd);
+    const exit = caller !== undefined ? await caller.wait(spawned) : await native.waitExit(spawned.pidfd);
     await terminal?.stop();
     if (opts.keep === true) {
       state.status = 'stopped';

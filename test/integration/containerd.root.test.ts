@@ -104,7 +104,7 @@ async function startDaemon(runtime: Runtime, image: string): Promise<Daemon> {
   const dir = join(work, runtime);
   const bin = join(dir, 'bin');
   mkdirSync(bin, { recursive: true });
-  // tsrunc's bin/tsrunc is a node script: containerd's PATH keeps ours, so `env node` finds node.
+  // tsrunc's bin/tsrunc (the C front end) finds node on containerd's PATH, which keeps ours.
   symlinkSync(runtime === 'tsrunc' && !SELF ? tsruncBin() : runcPath()!, join(bin, 'runc'));
   const socket = join(dir, 'containerd.sock');
   const config = join(dir, 'config.toml');

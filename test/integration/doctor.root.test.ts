@@ -48,7 +48,7 @@ function nextFree(): number {
 
 if (process.getuid?.() === 0) {
   test('as root, the rootless-only checks say they do not apply, and this machine has no problem', () => {
-    const r = spawnSync(process.execPath, [tsruncBin(), 'doctor', '--format', 'json'], { env: runtimeEnv(), encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(tsruncBin(), ['doctor', '--format', 'json'], { env: runtimeEnv(), encoding: 'utf8', timeout: 30_000 });
     assert.equal(r.stderr, '');
     const byId = parse(r.stdout);
     assert.equal(byId.size, 20);
@@ -67,7 +67,7 @@ if (process.getuid?.() === 0) {
     assert.equal(readable.status, 0, `${repoRoot()} must be readable by ${u.name}`);
     const r = spawnSync(
       'setpriv',
-      ['--reuid', String(u.uid), '--regid', String(u.gid), '--clear-groups', process.execPath, tsruncBin(), 'doctor', '--format', 'json'],
+      ['--reuid', String(u.uid), '--regid', String(u.gid), '--clear-groups', tsruncBin(), 'doctor', '--format', 'json'],
       { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: '/' }, timeout: 30_000 },
     );
     assert.equal(r.stderr, '');

@@ -30,7 +30,7 @@ const uid = process.getuid!();
 const user = userInfo().username;
 
 function doctor(env: NodeJS.ProcessEnv, format: 'json' | 'text' = 'json'): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [tsruncBin(), 'doctor', '--format', format], { env, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(tsruncBin(), ['doctor', '--format', format], { env, encoding: 'utf8', timeout: 30_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

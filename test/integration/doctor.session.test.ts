@@ -20,7 +20,7 @@ function managerVersion(): string | null {
 }
 
 function doctor(env: NodeJS.ProcessEnv): { code: number | null; byId: Map<string, Check> } {
-  const r = spawnSync(process.execPath, [tsruncBin(), 'doctor', '--format', 'json'], { env, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(tsruncBin(), ['doctor', '--format', 'json'], { env, encoding: 'utf8', timeout: 30_000 });
   assert.equal(r.stderr, '');
   const rep = JSON.parse(r.stdout) as { checks: Check[] };
   return { code: r.status, byId: new Map(rep.checks.map((c) => [c.id, c])) };

@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanup, makeBundle, runtimeEnv, tempDir, tsruncBin } from './harness.js';
+import { cleanup, cliScript, makeBundle, runtimeEnv, tempDir, tsruncBin } from './harness.js';
 
 after(cleanup);
 
 function tsrunc(env: NodeJS.ProcessEnv, ...args: string[]) {
-  return spawnSync(process.execPath, [tsruncBin(), ...args], { env, encoding: 'utf8', timeout: 30_000 });
+  return spawnSync(tsruncBin(), args, { env, encoding: 'utf8', timeout: 30_000 });
 }
 
 if (process.getuid?.() !== 0) {
@@ -21,7 +21,7 @@ if (process.getuid?.() !== 0) {
     assert.equal(r.stderr, '');
     assert.equal(r.status, 0);
     const dir = realpathSync(bundle.dir);
-    assert.match(r.stdout, new RegExp(`\\nExecStart=${process.execPath} ${realpathSync(tsruncBin())} run --bundle ${dir} web\\n`));
+    assert.match(r.stdout, new RegExp(`\\nExecStart=${process.execPath} ${realpathSync(cliScript())} run --bundle ${dir} web\\n`));
     assert.match(r.stdout, /\nType=notify\n/);
     assert.match(r.stdout, /\nKillMode=mixed\n/);
   });

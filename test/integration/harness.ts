@@ -40,9 +40,14 @@ export function repoRoot(): string {
   }
 }
 
-/** The CLI under test. */
+/** The CLI under test: the C front end (helpers/frontend.c), which runs the Node CLI or its server. */
 export function tsruncBin(): string {
   return join(repoRoot(), 'bin', 'tsrunc');
+}
+
+/** The Node CLI itself, which the front end runs for a direct call (and `generate` puts in units). */
+export function cliScript(): string {
+  return join(repoRoot(), 'dist', 'tsrunc.js');
 }
 
 /** True when TSRUNC_DIFF_SELF=1: "tsrunc" is replaced by runc everywhere in the harness. */
@@ -420,7 +425,7 @@ export function runtimeCommand(runtime: Runtime): [string, string[]] {
     if (!runc) throw new Error('runc is not installed');
     return [runc, []];
   }
-  return [process.execPath, [tsruncBin()]];
+  return [tsruncBin(), []];
 }
 
 /** The environment the runtimes run with: ours, XDG_RUNTIME_DIR set when not root. */

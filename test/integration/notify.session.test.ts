@@ -39,12 +39,12 @@ test('a Type=notify unit running tsrunc run is active only once the container sa
   const unit = `tsrunc-it-${id}.service`;
   const started = spawnSync('systemd-run', [
     '--user', '--no-block', '--unit', unit, '-p', 'Type=notify', '-p', 'NotifyAccess=all', '-p', 'KillMode=mixed', '-p', 'TimeoutStartSec=60',
-    process.execPath, tsruncBin(), '--root', root, 'run', '--bundle', bundle.dir, id,
+    tsruncBin(), '--root', root, 'run', '--bundle', bundle.dir, id,
   ], { encoding: 'utf8' });
   assert.equal(started.status, 0, started.stderr);
   try {
     // The container runs, and the unit waits for it.
-    const status = (): string => spawnSync(process.execPath, [tsruncBin(), '--root', root, 'state', id], { encoding: 'utf8' }).stdout;
+    const status = (): string => spawnSync(tsruncBin(), ['--root', root, 'state', id], { encoding: 'utf8' }).stdout;
     assert.ok(await waitFor(() => status().includes('"running"'), 15_000), 'the container runs');
     assert.equal(show(unit, 'ActiveState'), 'activating');
     writeFileSync(join(ctl, 'go'), '');

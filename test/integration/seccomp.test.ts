@@ -172,7 +172,7 @@ describe('seccomp', { skip: missingPrerequisites() || missingProbe() }, () => {
     // which its container init inherits: seccomp(2) then refuses the container's filter with ENOMEM,
     // as it would for a runtime nested in a container with long profiles.
     const underFullBudget = (root: string, args: string[]) =>
-      spawnSync(probeBinary()!, ['--fill-seccomp', '--', process.execPath, tsruncBin(), '--root', root, ...args], { env: runtimeEnv(), encoding: 'utf8', timeout: 60_000 });
+      spawnSync(probeBinary()!, ['--fill-seccomp', '--', tsruncBin(), '--root', root, ...args], { env: runtimeEnv(), encoding: 'utf8', timeout: 60_000 });
     const line = 'tsrunc: config.json: /linux/seccomp: seccomp: Cannot allocate memory';
     const profile = ALLOW_BUT([{ names: MKDIR, action: 'SCMP_ACT_ERRNO' }]);
 

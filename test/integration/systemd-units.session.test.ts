@@ -36,7 +36,7 @@ function props(unit: string, ...names: string[]): Record<string, string> {
 }
 
 function tsrunc(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [tsruncBin(), ...args], { env: runtimeEnv(), encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(tsruncBin(), args, { env: runtimeEnv(), encoding: 'utf8', timeout: 30_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -126,7 +126,7 @@ test('generate systemd --install: a unit that runs the bundle, restarts it on a 
   assert.equal(gen.status, 0, gen.stderr);
   assert.equal(gen.stderr, `tsrunc: installed ${join(unitDir, unit)}; start it with: systemctl --user start ${unit}\n`);
   const text = readFileSync(join(unitDir, unit), 'utf8');
-  assert.match(text, new RegExp(`ExecStart=${process.execPath} \\S+/bin/tsrunc run --bundle \\S+ ${id}\\n`));
+  assert.match(text, new RegExp(`ExecStart=${process.execPath} \\S+/dist/tsrunc.js run --bundle \\S+ ${id}\\n`));
   assert.match(text, /\nType=notify\n/);
   await startCrashRestartStop(unit, id, ctl);
 });
@@ -151,7 +151,7 @@ test('the tsrunc@.service template runs ~/.local/share/tsrunc/bundles/NAME', asy
   const dropIn = join(unitDir, `tsrunc@${id}.service.d`);
   removeAfter.push(dropIn);
   mkdirSync(dropIn, { recursive: true });
-  const bin = `${process.execPath} ${tsruncBin()}`;
+  const bin = tsruncBin();
   writeFileSync(join(dropIn, 'here.conf'), [
     '[Service]',
     'ExecStartPre=',

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanup, makeBundle, missingPrerequisites, runRuntime, repoRoot, tempDir, uniqueId, stateLeftovers } from './harness.js';
+import { cleanup, makeBundle, missingPrerequisites, runRuntime, repoRoot, tempDir, tsruncBin, uniqueId, stateLeftovers } from './harness.js';
 
 after(cleanup);
 const missing = missingPrerequisites();
@@ -85,7 +85,7 @@ test('a user without subordinate ranges gets a single-ID container and one notic
   assert.equal(spawnSync('chown', ['-R', `${u.uid}:${u.gid}`, state]).status, 0);
   const r = spawnSync(
     'setpriv',
-    ['--reuid', String(u.uid), '--regid', String(u.gid), '--clear-groups', process.execPath, join(repoRoot(), 'bin', 'tsrunc'), '--root', state, 'run', '--bundle', bundle.dir, uniqueId('noranges')],
+    ['--reuid', String(u.uid), '--regid', String(u.gid), '--clear-groups', tsruncBin(), '--root', state, 'run', '--bundle', bundle.dir, uniqueId('noranges')],
     { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: '/' }, timeout: 30_000 },
   );
   assert.equal(r.status, 0, r.stderr);

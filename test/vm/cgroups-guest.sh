@@ -6,7 +6,7 @@
 # exits non-zero when a check fails. Keep it small: processes start ~40x slower under emulation.
 set -u
 cd "$(dirname "$0")/../.."
-TSRUNC="node $PWD/bin/tsrunc"
+TSRUNC="$PWD/bin/tsrunc"
 ROOT=$(mktemp -d /tmp/tsrunc-vm-state.XXXXXX)
 failed=0 n=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
@@ -146,7 +146,7 @@ check "the scope is gone" test ! -e "$D"
 # 2. cgroupfs in a subtree delegated to us (no user bus for tsrunc): the same limits, written as files.
 check "run -d through cgroupfs in a delegated scope" \
   systemd-run --user --scope -p Delegate=yes --quiet env DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent \
-  node "$PWD/bin/tsrunc" --root "$ROOT" run -d --bundle "$B/fs" fs
+  "$PWD/bin/tsrunc" --root "$ROOT" run -d --bundle "$B/fs" fs
 P=$(pid_of fs); D=$(cg "$P")
 check "cgroupfs made $D" grep -q '"driver":"cgroupfs"' "$ROOT/fs/state.json"
 check "pids.max is 8" test "$(cat "$D/pids.max")" = 8

@@ -116,8 +116,8 @@ export function wantsDiagnosis(e: unknown): e is TsruncError {
  * For cli/main: the doctor's fix for a failure that has no hint of its own, when one of the matching
  * checks reports a problem (warnings stay out of error lines). Never throws; gives up after 3 s.
  */
-export async function diagnose(e: unknown): Promise<string | undefined> {
+export async function diagnose(e: unknown, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
   if (!wantsDiagnosis(e)) return undefined;
   const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 3000).unref());
-  return Promise.race([hintForFailure(e, process.env, true).catch(() => undefined), timeout]);
+  return Promise.race([hintForFailure(e, env, true).catch(() => undefined), timeout]);
 }
