@@ -1,7 +1,9 @@
-// The single waiter for process exits: every pidfd this process waits on sits in one epoll set, and
-// at most one koffi async call (one libuv threadpool thread) blocks on it, however many containers
-// are waited for. A blocked waitid per container held a threadpool thread each: with more than four
-// waiting, fs, dns and zlib work of the whole process stalled behind them.
+// The single waiter for process exits. Our own children (the containers a Runtime or the CLI cloned)
+// are reaped when SIGCHLD arrives, on the event loop, with no thread at all; any other process (a
+// container another process created) through one epoll set of pidfds on which at most one koffi async
+// call (one libuv threadpool thread) blocks, however many are waited for. A blocked waitid per
+// container held a threadpool thread each: with more than four waiting, fs, dns and zlib work of the
+// whole process stalled behind them.
 import { TsruncError } from '../errors.js';
 import { native } from './binding.js';
 
@@ -15,6 +17,7 @@ export interface ExitStatus {
 const EAGAIN = 11;
 const ECHILD = 10;
 const BATCH = 64;
+const RECHECK_MS = 1000;
 
 interface Waiter {
   resolve: (s: ExitStatus) => void;
@@ -26,16 +29,34 @@ export class Reaper {
   #ep = -1;
   #wake = -1;
   readonly #waiting = new Map<number, Waiter>();
+  /** Our children's pidfds, checked at every SIGCHLD. */
+  readonly #children = new Map<number, Waiter>();
+  readonly #onChild = (): void => this.#reapChildren();
+  /** Keeps the event loop alive while children are waited for (a signal listener does not), and looks
+   * again now and then should a SIGCHLD ever be missed (another library reaping with waitpid(-1)). */
+  #keepAlive: NodeJS.Timeout | null = null;
   #armed = false;
   readonly #ready = new Int32Array(BATCH);
 
   /** Resolves when the process behind `pidfd` has exited, reaping it when it is our child. The
    * caller keeps owning `pidfd` and closes it after the promise settles (or after forget()). */
   exit(pidfd: number): Promise<ExitStatus> {
-    if (this.#waiting.has(pidfd)) return Promise.reject(new TsruncError('internal', `pidfd ${pidfd} is already waited for`));
+    if (this.#waiting.has(pidfd) || this.#children.has(pidfd)) return Promise.reject(new TsruncError('internal', `pidfd ${pidfd} is already waited for`));
     // Our child that has exited already: no need to go through the set.
     const now = native().waitNohang(pidfd);
     if (now >= 0) return Promise.resolve(toStatus(now));
+    if (now === -EAGAIN) {
+      // Our child, running: SIGCHLD tells when it ends. Listening first, then checking once more,
+      // leaves no gap for an exit between the check above and the listener.
+      return new Promise<ExitStatus>((resolve, reject) => {
+        this.#children.set(pidfd, { resolve, reject });
+        if (this.#children.size === 1) {
+          process.on('SIGCHLD', this.#onChild);
+          this.#keepAlive = setInterval(this.#onChild, RECHECK_MS);
+        }
+        this.#reapChildren();
+      });
+    }
     this.#open();
     return new Promise<ExitStatus>((resolve, reject) => {
       const r = native().reaperCtl(this.#ep, pidfd, 1);
@@ -47,6 +68,10 @@ export class Reaper {
 
   /** Stops waiting on `pidfd` (its promise never settles); call before closing a pidfd early. */
   forget(pidfd: number): void {
+    if (this.#children.delete(pidfd)) {
+      if (this.#children.size === 0) this.#stopChildWatch();
+      return;
+    }
     if (!this.#waiting.delete(pidfd)) return;
     native().reaperCtl(this.#ep, pidfd, 0);
     if (this.#waiting.size === 0 && this.#armed) native().reaperPoke(this.#wake);
@@ -54,7 +79,31 @@ export class Reaper {
 
   /** How many processes are waited for (tests). */
   get size(): number {
-    return this.#waiting.size;
+    return this.#waiting.size + this.#children.size;
+  }
+
+  /** Reaps the children that have exited (one SIGCHLD may stand for several exits). */
+  #reapChildren(): void {
+    for (const [fd, w] of this.#children) {
+      let s: ExitStatus | null;
+      try {
+        s = statusNow(fd);
+      } catch (e) {
+        this.#children.delete(fd);
+        w.reject(e as Error);
+        continue;
+      }
+      if (s === null) continue;
+      this.#children.delete(fd);
+      w.resolve(s);
+    }
+    if (this.#children.size === 0) this.#stopChildWatch();
+  }
+
+  #stopChildWatch(): void {
+    process.off('SIGCHLD', this.#onChild);
+    if (this.#keepAlive !== null) clearInterval(this.#keepAlive);
+    this.#keepAlive = null;
   }
 
   #open(): void {

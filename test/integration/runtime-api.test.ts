@@ -8,7 +8,7 @@ import { pbkdf2 } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Runtime, TsruncError } from '../../src/index.js';
-import { cleanup, makeBundle, missingPrerequisites, stateLeftovers, tempDir, uniqueId } from './harness.js';
+import { cleanup, makeBundle, missingPrerequisites, runRuntime, stateLeftovers, tempDir, uniqueId } from './harness.js';
 
 function runtime(root = tempDir('api-state', 0o700)): Runtime {
   return new Runtime({ root, logger: { warn: () => {}, debug: () => {} } });
@@ -117,6 +117,28 @@ describe('Runtime API', { skip: missingPrerequisites() }, () => {
     assert.deepEqual(new Set(statuses.map((s) => `${s.code}/${s.signal}`)), new Set(['137/9']));
     for (const id of ids) await rt.delete(id);
     assert.deepEqual(stateLeftovers(rt.context.store.root), []);
+  });
+
+  test('containers another process created are waited for too (exit status unknown), without a threadpool thread each', { timeout: 120_000 }, async () => {
+    const root = tempDir('api-state', 0o700);
+    const rt = runtime(root);
+    const bundle = makeBundle({ args: ['sleep', '1000'] });
+    const ids = Array.from({ length: 6 }, () => uniqueId('api'));
+    for (const id of ids) {
+      for (const cmd of [['create', '--bundle', bundle.dir, id], ['start', id]]) {
+        const r = await runRuntime('tsrunc', cmd, { root });
+        assert.equal(r.code, 0, r.stderr);
+      }
+    }
+    let exited = 0;
+    const waits = ids.map((id) => rt.wait(id).then((s) => (exited++, s)));
+    await threadpoolWork();
+    assert.equal(exited, 0, 'no container exited before it was killed');
+    for (const id of ids) await rt.kill(id, 'KILL');
+    // Not our children: their parent reaps them, we only see them end.
+    assert.deepEqual(await Promise.all(waits), ids.map(() => ({ code: null, signal: null })));
+    for (const id of ids) await rt.delete(id);
+    assert.deepEqual(stateLeftovers(root), []);
   });
 
   test('100 concurrent runs from one Runtime', { timeout: 300_000 }, async () => {
