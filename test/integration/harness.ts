@@ -152,11 +152,30 @@ export function tempDir(prefix: string, mode = 0o755): string {
   return dir;
 }
 
+/**
+ * Deletes (--force) what a state root still holds: a container a test ran detached and never deleted
+ * keeps its cgroup directory until `delete`, as with runc, and removing the state root would leak it.
+ */
+function deleteLeftContainers(dir: string): void {
+  const runtime = /\/tsrunc-it-state-(tsrunc|runc)-[^/]*$/.exec(dir)?.[1] as Runtime | undefined;
+  if (runtime === undefined) return;
+  let ids: string[];
+  try {
+    ids = readdirSync(dir).filter((id) => existsSync(join(dir, id, 'state.json')));
+  } catch {
+    return;
+  }
+  if (ids.length === 0) return;
+  const [cmd, pre] = runtimeCommand(runtime);
+  for (const id of ids) spawnSync(cmd, [...pre, '--root', dir, 'delete', '--force', id], { env: runtimeEnv(), stdio: 'ignore', timeout: 30_000 });
+}
+
 /** Remove every temporary directory made so far (call it from `afterEach()` and `after()`). */
 export function cleanup(): void {
   while (temps.length > 0) {
     const dir = temps.pop();
     if (dir === undefined) break;
+    deleteLeftContainers(dir);
     try {
       rmSync(dir, { recursive: true, force: true });
     } catch {
