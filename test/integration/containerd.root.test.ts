@@ -106,6 +106,10 @@ async function startDaemon(runtime: Runtime, image: string): Promise<Daemon> {
   mkdirSync(bin, { recursive: true });
   // tsrunc's bin/tsrunc (the C front end) finds node on containerd's PATH, which keeps ours.
   symlinkSync(runtime === 'tsrunc' && !SELF ? tsruncBin() : runcPath()!, join(bin, 'runc'));
+  // The shim skips a `runc` it cannot run and takes the next one in PATH (Debian's): make sure this one
+  // runs, and is what it should be, or the comparison would be runc against runc.
+  const version = spawnSync(join(bin, 'runc'), ['--version'], { encoding: 'utf8' });
+  assert.match(version.stdout ?? '', runtime === 'tsrunc' && !SELF ? /^tsrunc\// : /^runc version/, `${join(bin, 'runc')} --version: ${version.error?.message ?? version.stderr}`);
   const socket = join(dir, 'containerd.sock');
   const config = join(dir, 'config.toml');
   writeFileSync(
