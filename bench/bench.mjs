@@ -16,13 +16,15 @@
 //          --tsrunc CMD (default: <repo>/bin/tsrunc), --keep (leave the temporary directory),
 //          --mappings single|auto (rootless: the caller's own IDs, the default, or its subordinate ranges,
 //          which both runtimes then write through newuidmap/newgidmap),
+//          --server (tsrunc's calls go through its warm per-user server, TSRUNC_SERVER=1; without it
+//          TSRUNC_SERVER is removed from the environment: every call is the direct Node CLI),
 //          --seccomp (add a Docker-like profile to the config: default ERRNO, every syscall of the host's
 //          <asm/unistd_64.h> allowed — what podman and docker pass; needs linux-libc-dev).
 // Works as root (config from `tsrunc spec`) and as an unprivileged user (`tsrunc spec --rootless
 // --mappings single`, the one mapping runc can also do without newuidmap); the state roots are in a
 // temporary directory passed with --root, so nothing outside it is touched.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, copyFileSync, symlinkSync, readFileSync, writeFileSync, rmSync, openSync, closeSync, existsSync, readdirSync, chmodSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, copyFileSync, symlinkSync, readFileSync, writeFileSync, rmSync, openSync, closeSync, existsSync, readdirSync, chmodSync, statSync } from 'node:fs';
 import { tmpdir, release, cpus, loadavg } from 'node:os';
 import { join, dirname, resolve, delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +33,7 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
-  const o = { quick: false, json: undefined, runs: undefined, cases: [1, 2, 3, 4, 5, 6], runtimes: undefined, tsrunc: undefined, keep: false, mappings: 'single', seccomp: false };
+  const o = { quick: false, json: undefined, runs: undefined, cases: [1, 2, 3, 4, 5, 6], runtimes: undefined, tsrunc: undefined, keep: false, mappings: 'single', seccomp: false, server: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -46,6 +48,7 @@ function parseArgs(argv) {
     else if (a === '--tsrunc') o.tsrunc = val();
     else if (a === '--keep') o.keep = true;
     else if (a === '--seccomp') o.seccomp = true;
+    else if (a === '--server') o.server = true;
     else if (a === '--mappings') {
       o.mappings = val();
       if (o.mappings !== 'single' && o.mappings !== 'auto') die(`--mappings: "${o.mappings}" is not one of single, auto`);
@@ -85,6 +88,9 @@ const EMB_ROUNDS = Q ? 1 : 3;
 // not a property of the program.
 const env = { ...process.env };
 delete env.NODE_EXTRA_CA_CERTS;
+// tsrunc's front end hands calls to a warm server only with TSRUNC_SERVER=1 (runc ignores it).
+if (opts.server) env.TSRUNC_SERVER = '1';
+else delete env.TSRUNC_SERVER;
 
 const uid = process.getuid();
 const rootless = uid !== 0;
@@ -191,6 +197,8 @@ function serverCpuMs() {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
+      // Only ours: other users' servers on the machine are not this run's cost.
+      if (statSync(`/proc/${d}`).uid !== uid) continue;
       if (!readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('\0--tsrunc-server\0')) continue;
       const f = readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ');
       ms += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10;
@@ -199,6 +207,20 @@ function serverCpuMs() {
     }
   }
   return ms;
+}
+
+/** The largest VmRSS (KiB) seen of our tsrunc servers, sampled after each case (--server). */
+let serverRssKb = 0;
+function noteServerRss() {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (statSync(`/proc/${d}`).uid !== uid || !readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('\0--tsrunc-server\0')) continue;
+      serverRssKb = Math.max(serverRssKb, readStatusKb(Number(d), 'VmRSS') ?? 0);
+    } catch {
+      // gone
+    }
+  }
 }
 
 /** CPU of a runtime's calls: the children this process reaped, and for tsrunc its servers too. */
@@ -522,6 +544,7 @@ try {
     else if (c === 5) case5();
     else if (c === 6) case6();
     else die(`no case ${c}`);
+    noteServerRss();
   }
 } catch (e) {
   failed = e;
@@ -546,7 +569,7 @@ const lines = [];
 lines.push(`tsrunc ${versions.tsrunc ?? '?'} (${versions.tsruncCommit ?? 'no git'}) · node ${versions.node} · kernel ${versions.kernel} · ${versions.cpus}`);
 lines.push(`runc: ${versions.runc ?? 'not installed'} · crun: ${versions.crun ?? 'not installed'}${skipped.crun ? ` (skipped: ${skipped.crun})` : ''}`);
 lines.push(`load average ${loadBefore.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end (${cpus().length} CPUs; other work on the machine inflates wall times)`);
-lines.push(`uid ${uid}${rootless ? `, rootless, config from \`tsrunc ${specArgs.join(' ')}\`` : ', config from `tsrunc spec`'}; process ["true"]${opts.seccomp ? `; seccomp: ${config.linux.seccomp.syscalls[0].names.length} syscalls allowed, default ERRNO` : ''}; NODE_EXTRA_CA_CERTS unset${Q ? '; --quick' : ''}`);
+lines.push(`uid ${uid}${rootless ? `, rootless, config from \`tsrunc ${specArgs.join(' ')}\`` : ', config from `tsrunc spec`'}; process ["true"]${opts.seccomp ? `; seccomp: ${config.linux.seccomp.syscalls[0].names.length} syscalls allowed, default ERRNO` : ''}; NODE_EXTRA_CA_CERTS unset; ${opts.server ? 'TSRUNC_SERVER=1 (calls through the warm server)' : 'TSRUNC_SERVER unset (the direct Node CLI)'}${Q ? '; --quick' : ''}`);
 lines.push('');
 const cols = ['case', 'unit', ...runtimes.flatMap((rt) => [`${rt} median`, 'min', 'max']), 'tsrunc/runc'];
 const rows = results.map((r) => [
@@ -568,6 +591,7 @@ if (beside) {
     notes.push(`- beside a detached ${rt} container (init pid ${d.initPid}, ${d.initComm}): ${d.left.length === 0 ? 'nothing' : d.left.map((p) => `${p.comm} ${(p.rssKb / 1024).toFixed(1)} MiB`).join(', ')}`);
   }
 }
+if (opts.server) notes.push(`- the warm tsrunc server (a Node process that stays 10 s after the last call): VmRSS up to ${(serverRssKb / 1024).toFixed(1)} MiB, sampled after each case; the CLI rows are the C front end's`);
 lines.push('', ...notes);
 process.stdout.write(lines.join('\n') + '\n');
 
@@ -579,6 +603,7 @@ if (opts.json !== undefined) {
     rootless,
     loadAverage: { start: loadBefore, end: loadavg()[0] },
     quick: Q,
+    server: opts.server ? { maxRssKb: serverRssKb } : false,
     versions,
     skipped,
     config: { from: specArgs.join(' '), specOciVersion: specVersion, ociVersion: config.ociVersion, args: config.process.args, seccompSyscalls: config.linux.seccomp?.syscalls[0].names.length ?? 0 },
