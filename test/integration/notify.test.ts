@@ -53,7 +53,7 @@ async function receiver(): Promise<{ socket: string; messages(): string[]; until
   return {
     socket,
     messages,
-    until: async (n: number) => void (await waitFor(() => messages().length >= n, 5000)),
+    until: async (n: number) => void (await waitFor(() => messages().length >= n, 20_000)), // a hang guard, not a timing
     stop: () => child.kill(),
   };
 }
