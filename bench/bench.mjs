@@ -516,7 +516,7 @@ function case6() {
   if (r.status !== 0) throw new Error(`embedded API: ${r.stderr.trim()}`);
   const out = JSON.parse(r.stdout);
   record('embedded', `embedded API: ${EMB_COUNT} sequential Runtime.run`, 'containers/s', 'higher', { tsrunc: out.rates }, `first container ${out.firstMs.toFixed(1)} ms after import; heap ${out.heapMiB.toFixed(1)} MiB, RSS ${out.rssMiB.toFixed(1)} MiB after`);
-  record('embedded.cpu', '  CPU-bound rate (1000 / CPU ms per container)', 'containers/s', 'higher', { tsrunc: out.cpuRates }, 'CPU of the embedding process and the containers it reaped: the rate one idle core would give');
+  record('embedded.cpu', '  CPU-bound rate (1000 / CPU ms per container)', 'containers/s', 'higher', { tsrunc: out.cpuRates }, "CPU of the embedding process, the containers it reaped and its live children (the Runtime's spawner): the rate one idle core would give");
   // For scale: the CLI rate of case 3.
   const seqr = results.find((x) => x.id === 'seq');
   if (seqr) {
