@@ -22,6 +22,7 @@ import { waitContainer } from './wait.js';
 import { exitCodeOf } from '../monitor/exit-file.js';
 import { Spawner } from '../native/spawner.js';
 import { SystemdBuses } from '../linux/cgroups/systemd.js';
+import { withCall, type Call } from './call.js';
 
 export type { ExitStatus } from '../native/reaper.js';
 export type { RuntimeOptions } from './context.js';
@@ -81,7 +82,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
 
   /** Creates container `id`: its init is set up and waits at the exec barrier until `start`. */
   async create(id: string, opts: ContainerOptions = {}): Promise<OciState> {
-    const c = await createContainer(this.context, id, createOptions(opts));
+    const c = await this.#asCall(() => createContainer(this.context, id, createOptions(opts)));
     native.closeFd(c.spawned.syncFd);
     native.closeFd(c.dirFd);
     this.#hold(id, c.spawned.pidfd);
@@ -92,7 +93,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
 
   /** Lets created container `id` exec its process. */
   async start(id: string): Promise<OciState> {
-    const state = ociState(startContainer(this.context, id), 'running');
+    const state = ociState(await this.#asCall(async () => startContainer(this.context, id)), 'running');
     this.emit('start', state);
     return state;
   }
@@ -111,15 +112,17 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     exit.catch(() => {}); // a failed run rejects here too, for wait(); the caller sees run()'s own rejection
     let started = false;
     try {
-      const status = await runContainerStatus(this.context, id, {
-        ...createOptions(opts),
-        keep: opts.keep === true,
-        onStart: (st) => {
-          started = true;
-          this.#running.set(id, exit);
-          this.emit('start', ociState(st, 'running'));
-        },
-      });
+      const status = await this.#asCall(() =>
+        runContainerStatus(this.context, id, {
+          ...createOptions(opts),
+          keep: opts.keep === true,
+          onStart: (st) => {
+            started = true;
+            this.#running.set(id, exit);
+            this.emit('start', ociState(st, 'running'));
+          },
+        }),
+      );
       this.emit('exit', id, status);
       if (opts.keep !== true) this.emit('delete', id);
       exited(status);
@@ -137,7 +140,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
    * `exec` in the foreground).
    */
   async exec(id: string, opts: ExecContainerOptions): Promise<number> {
-    return execInContainer(this.context, id, opts);
+    return this.#asCall(() => execInContainer(this.context, id, opts));
   }
 
   /** Sends `signal` (a name such as 'SIGTERM' or 'KILL', or a number) to the container's init, or with
@@ -150,7 +153,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
 
   /** Removes a stopped or created container; `force` kills a running one first. */
   async delete(id: string, opts: { force?: boolean } = {}): Promise<void> {
-    await deleteContainer(this.context, id, opts.force === true);
+    await this.#asCall(() => deleteContainer(this.context, id, opts.force === true));
     const held = this.#held.get(id);
     // A created init killed by the delete is our child: let the reaper collect it before we let go.
     if (held !== undefined) await held.exit;
@@ -210,6 +213,14 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     }
     this.#held.clear();
   }
+
+  /** Runs `fn` as a call with this Runtime's environment and directory (what hooks get), not the process's. */
+  #asCall<T>(fn: () => Promise<T>): Promise<T> {
+    this.#call ??= { env: this.context.env, cwd: this.context.cwd, stdout: 1, stderr: 2 };
+    return withCall(this.#call, fn);
+  }
+
+  #call: Call | undefined;
 
   /** Watches the init of a created container until it exits: reaps it, reports the exit. */
   #hold(id: string, pidfd: number): void {

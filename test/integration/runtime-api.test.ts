@@ -70,6 +70,20 @@ describe('Runtime API', { skip: missingPrerequisites() }, () => {
     assert.equal((await rt.run(uniqueId('api'))).code, 0);
   });
 
+  test("hooks get the Runtime's environment, not the process's", async () => {
+    const out = join(tempDir('api-hook'), 'env');
+    const bundle = makeBundle({
+      args: ['true'],
+      mutate: (c) => {
+        (c as { hooks?: unknown }).hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `echo "[$TSRUNC_API_MARK]" > ${out}`] }] };
+      },
+    });
+    assert.equal(process.env.TSRUNC_API_MARK, undefined);
+    const rt = new Runtime({ root: tempDir('api-state', 0o700), env: { ...process.env, TSRUNC_API_MARK: 'from-the-runtime' } });
+    assert.equal((await rt.run(uniqueId('api'), { bundle: bundle.dir })).code, 0);
+    assert.equal(readFileSync(out, 'utf8'), '[from-the-runtime]\n');
+  });
+
   test('create, start, state, events, kill, wait, delete', async () => {
     const rt = runtime();
     const bundle = makeBundle({ args: ['sleep', '1000'] });
