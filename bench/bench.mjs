@@ -17,7 +17,7 @@
 //          --mappings single|auto (rootless: the caller's own IDs, the default, or its subordinate ranges,
 //          which both runtimes then write through newuidmap/newgidmap),
 //          --server (tsrunc's calls go through its warm per-user server, TSRUNC_SERVER=1; without it
-//          TSRUNC_SERVER is removed from the environment: every call is the direct Node CLI),
+//          TSRUNC_SERVER=0: every call is the direct Node CLI),
 //          --seccomp (add a Docker-like profile to the config: default ERRNO, every syscall of the host's
 //          <asm/unistd_64.h> allowed — what podman and docker pass; needs linux-libc-dev).
 // Works as root (config from `tsrunc spec`) and as an unprivileged user (`tsrunc spec --rootless
@@ -88,9 +88,9 @@ const EMB_ROUNDS = Q ? 1 : 3;
 // not a property of the program.
 const env = { ...process.env };
 delete env.NODE_EXTRA_CA_CERTS;
-// tsrunc's front end hands calls to a warm server only with TSRUNC_SERVER=1 (runc ignores it).
-if (opts.server) env.TSRUNC_SERVER = '1';
-else delete env.TSRUNC_SERVER;
+// tsrunc's front end hands calls to its warm server unless TSRUNC_SERVER=0 (runc ignores it): both
+// spelled out, so the run says which it measured whatever the default.
+env.TSRUNC_SERVER = opts.server ? '1' : '0';
 
 const uid = process.getuid();
 const rootless = uid !== 0;
@@ -569,7 +569,7 @@ const lines = [];
 lines.push(`tsrunc ${versions.tsrunc ?? '?'} (${versions.tsruncCommit ?? 'no git'}) · node ${versions.node} · kernel ${versions.kernel} · ${versions.cpus}`);
 lines.push(`runc: ${versions.runc ?? 'not installed'} · crun: ${versions.crun ?? 'not installed'}${skipped.crun ? ` (skipped: ${skipped.crun})` : ''}`);
 lines.push(`load average ${loadBefore.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end (${cpus().length} CPUs; other work on the machine inflates wall times)`);
-lines.push(`uid ${uid}${rootless ? `, rootless, config from \`tsrunc ${specArgs.join(' ')}\`` : ', config from `tsrunc spec`'}; process ["true"]${opts.seccomp ? `; seccomp: ${config.linux.seccomp.syscalls[0].names.length} syscalls allowed, default ERRNO` : ''}; NODE_EXTRA_CA_CERTS unset; ${opts.server ? 'TSRUNC_SERVER=1 (calls through the warm server)' : 'TSRUNC_SERVER unset (the direct Node CLI)'}${Q ? '; --quick' : ''}`);
+lines.push(`uid ${uid}${rootless ? `, rootless, config from \`tsrunc ${specArgs.join(' ')}\`` : ', config from `tsrunc spec`'}; process ["true"]${opts.seccomp ? `; seccomp: ${config.linux.seccomp.syscalls[0].names.length} syscalls allowed, default ERRNO` : ''}; NODE_EXTRA_CA_CERTS unset; ${opts.server ? 'TSRUNC_SERVER=1 (calls through the warm server)' : 'TSRUNC_SERVER=0 (the direct Node CLI)'}${Q ? '; --quick' : ''}`);
 lines.push('');
 const cols = ['case', 'unit', ...runtimes.flatMap((rt) => [`${rt} median`, 'min', 'max']), 'tsrunc/runc'];
 const rows = results.map((r) => [

@@ -148,6 +148,8 @@ export function nextMessage(s: Spawned, timeoutMs = -1): ChildMessage {
     if (msg.type !== 'pid') return msg;
     const reaped = n.wait(s.pidfd);
     if (reaped < 0 && -reaped !== ECHILD) throw fail('internal', 'reaping the intermediate process', 'waitid', -reaped);
+    // A spawner's child (the front end's): it reaps it; we only wait for it to be gone.
+    if (reaped === -ECHILD) n.pollIn(s.pidfd, 5000);
     n.close(s.pidfd);
     s.pid = msg.pid;
     s.pidfd = pidfdOpen(msg.pid);
@@ -166,12 +168,19 @@ export function abort(s: Spawned): void {
     const fd = n.pidfdOpen(msg.pid);
     if (fd < 0) continue;
     n.pidfdSignal(fd, SIGKILL);
-    n.wait(fd);
+    reapOrAwait(fd);
     n.close(fd);
   }
-  n.wait(s.pidfd);
+  reapOrAwait(s.pidfd);
   n.close(s.pidfd);
   n.close(s.syncFd);
+}
+
+/** Reaps a killed process, or, when another process is its parent (a spawner: the front end), waits
+ * until it is dead, so that nothing of it is left when the caller hears of the failure. */
+function reapOrAwait(pidfd: number): void {
+  const n = native();
+  if (n.wait(pidfd) === -ECHILD) n.pollIn(pidfd, 5000);
 }
 
 /** The `start` side of the exec barrier: connect to the start socket, release the child, and learn
