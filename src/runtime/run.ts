@@ -96,8 +96,9 @@ export async function runContainerStatus(ctx: Context, id: string, opts: RunOpti
     if (notify !== null) await relayNotify(notify, notifyHost!, state.pid, init, (m) => ctx.logger.warn(m));
     return { code: 0, signal: null };
   }
-  // In the foreground `run` itself is the main process the service manager watches.
-  if (notify !== null) void relayNotify(notify, notifyHost!, process.pid, init, (m) => ctx.logger.warn(m));
+  // In the foreground `run` itself is the main process the service manager watches. Awaited after the
+  // exit: a READY=1 the container sent just before it ended must still reach the caller.
+  const relaying = notify !== null ? relayNotify(notify, notifyHost!, process.pid, init, (m) => ctx.logger.warn(m)) : null;
 
   // The caller's front end, when it cloned the init, is its parent: it relays signals and reaps it.
   const caller = ctx.callerSpawner;
@@ -106,6 +107,8 @@ export async function runContainerStatus(ctx: Context, id: string, opts: RunOpti
   const terminal = created.console !== undefined ? relayTerminal(created.console, false) : null;
   try {
     const exit = caller !== undefined ? await caller.wait(spawned) : await native.waitExit(spawned.pidfd);
+    // The relay ends at READY, or at its next look (≤ 100 ms) once the init is gone.
+    await relaying?.catch((e: unknown) => ctx.logger.warn(`NOTIFY_SOCKET relay: ${e instanceof Error ? e.message : String(e)}`));
     await terminal?.stop();
     if (opts.keep === true) {
       state.status = 'stopped';
