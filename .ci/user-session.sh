@@ -82,10 +82,12 @@ stop() {
   kill -KILL "$pid" 2>/dev/null || true
   # What the manager started can outlive it (its socket-activated dbus-daemon did, and a bus with no
   # systemd behind it then stalls every later caller): kill what is left of its cgroup. (This copy of
-  # ../shared/testenv/user-session.sh differs from it only here.)
+  # ../shared/testenv/user-session.sh differs from it only in this stop.)
   local uid cg2; uid=$(id -u "$user"); cg2=$(findmnt -n -t cgroup2 -o TARGET | head -n 1)
   [[ -n $cg2 && -e $cg2/user.slice/user-$uid.slice/user@$uid.service/cgroup.kill ]] &&
     echo 1 > "$cg2/user.slice/user-$uid.slice/user@$uid.service/cgroup.kill" || true
+  # Its sockets stay behind: a later rootless run would try the dead bus before falling back.
+  rm -f "/run/user/$uid/bus" "/run/user/$uid/systemd/private"
 }
 
 case $cmd in
