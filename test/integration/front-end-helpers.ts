@@ -1,5 +1,6 @@
 // What the front end tests look at: the warm servers running now, and whether one listens.
 import { readFileSync, readdirSync } from 'node:fs';
+import { cliScript } from './harness.js';
 
 export interface Server {
   pid: number;
@@ -11,14 +12,18 @@ export interface Server {
   cgroup: string;
 }
 
-/** The tsrunc servers running now (of every user). */
+/**
+ * The servers of this tree's build running now (of every user). Only these: other checkouts on the
+ * machine run servers of their own, which a test must never take for (or kill as) its own.
+ */
 export function servers(): Server[] {
+  const script = cliScript();
   const out: Server[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-      if (argv[2] !== '--tsrunc-server' || !argv[1]?.endsWith('/dist/tsrunc.js')) continue;
+      if (argv[2] !== '--tsrunc-server' || argv[1] !== script) continue;
       const status = readFileSync(`/proc/${name}/status`, 'utf8');
       out.push({
         pid: Number(name),
