@@ -18,7 +18,7 @@ uid=$(id -u "$U")
 home=$(getent passwd "$U" | cut -d: -f6)
 # The tree where the user can read it (the share is tester's).
 cp -a "$PWD" /opt/tsrunc && chmod -R a+rX /opt/tsrunc
-TSRUNC="$(command -v node) /opt/tsrunc/bin/tsrunc"
+TSRUNC=/opt/tsrunc/bin/tsrunc # the C front end (bin/tsrunc is no Node script since the front end landed)
 as_user() { runuser -u "$U" -- env HOME="$home" XDG_RUNTIME_DIR="/run/user/$uid" DBUS_SESSION_BUS_ADDRESS="unix:path=/run/user/$uid/bus" "$@"; }
 
 # The bundle: single-ID rootless mappings (no subuid ranges needed), a process that says it started.
