@@ -16,8 +16,9 @@
 //          --tsrunc CMD (default: <repo>/bin/tsrunc), --keep (leave the temporary directory),
 //          --mappings single|auto (rootless: the caller's own IDs, the default, or its subordinate ranges,
 //          which both runtimes then write through newuidmap/newgidmap),
-//          --server (tsrunc's calls go through its warm per-user server, TSRUNC_SERVER=1; without it
-//          TSRUNC_SERVER=0: every call is the direct Node CLI),
+//          --direct (TSRUNC_SERVER=0: every tsrunc call is the direct Node CLI, the route engines take;
+//          by default, as for users, calls go through the warm per-caller server, TSRUNC_SERVER=1;
+//          --server says so explicitly),
 //          --seccomp (add a Docker-like profile to the config: default ERRNO, every syscall of the host's
 //          <asm/unistd_64.h> allowed — what podman and docker pass; needs linux-libc-dev).
 // Works as root (config from `tsrunc spec`) and as an unprivileged user (`tsrunc spec --rootless
@@ -33,7 +34,7 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
-  const o = { quick: false, json: undefined, runs: undefined, cases: [1, 2, 3, 4, 5, 6], runtimes: undefined, tsrunc: undefined, keep: false, mappings: 'single', seccomp: false, server: false };
+  const o = { quick: false, json: undefined, runs: undefined, cases: [1, 2, 3, 4, 5, 6], runtimes: undefined, tsrunc: undefined, keep: false, mappings: 'single', seccomp: false, server: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -49,6 +50,7 @@ function parseArgs(argv) {
     else if (a === '--keep') o.keep = true;
     else if (a === '--seccomp') o.seccomp = true;
     else if (a === '--server') o.server = true;
+    else if (a === '--direct') o.server = false;
     else if (a === '--mappings') {
       o.mappings = val();
       if (o.mappings !== 'single' && o.mappings !== 'auto') die(`--mappings: "${o.mappings}" is not one of single, auto`);
