@@ -24,27 +24,38 @@
 /* The order of the bits of a hook point's namespace mask (mirrored in src/native/handoff.ts). */
 static const char *const ns_names[TSR_HOOK_NS] = {"user", "mnt", "pid", "net", "uts", "ipc", "cgroup"};
 
-static int send_with_fds(int sock, const void *data, size_t len, const int *fds, int n) {
+/* sendmsg of iov[0..n) with nfds fds (at most TSR_REMOTE_MAXFDS) attached: 0 once all of it went, else
+ * -errno (-EMSGSIZE for a short send). Allocation-free, so the child uses it; the parent side does too
+ * (remote.c, the front end). */
+int tsr_send_iov_fds(int sock, struct iovec *iov, int n, const int *fds, int nfds) {
   union {
-    char buf[CMSG_SPACE(sizeof(int) * TSR_HOOK_NS)];
+    char buf[CMSG_SPACE(sizeof(int) * TSR_REMOTE_MAXFDS)];
     struct cmsghdr align;
   } u;
+  if (nfds < 0 || nfds > TSR_REMOTE_MAXFDS) return -EINVAL;
   memset(&u, 0, sizeof u);
-  struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
-  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
-  if (n > 0) {
+  struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+  size_t len = 0;
+  for (int k = 0; k < n; k++) len += iov[k].iov_len;
+  if (nfds > 0) {
     m.msg_control = u.buf;
-    m.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
+    m.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
     struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
-    memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)n);
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+    memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)nfds);
   }
   ssize_t r;
   do r = sendmsg(sock, &m, MSG_NOSIGNAL);
   while (r < 0 && errno == EINTR);
-  return r == (ssize_t)len ? 0 : -1;
+  if (r < 0) return -errno;
+  return r == (ssize_t)len ? 0 : -EMSGSIZE;
+}
+
+static int send_with_fds(int sock, const void *data, size_t len, const int *fds, int n) {
+  struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
+  return tsr_send_iov_fds(sock, &iov, 1, fds, n);
 }
 
 int tsr_op_hook_point(struct tsr_child *c, uint32_t i, uint32_t tag) {

@@ -219,7 +219,8 @@ int tsr_op_hook_point(struct tsr_child *c, uint32_t i, uint32_t tag);
 #define TSR_TAG_CONSOLE 256  /* the MSG_SYNC value of a console op's record (hook point tags are small) */
 int tsr_op_console(struct tsr_child *c, uint32_t i, uint64_t rows, uint64_t cols, uint64_t mount_console, uint64_t uid);
 
-/* remote.c: records with fds on a SOCK_SEQPACKET connection (the spawner's, the front end's). */
+/* Records with fds on a SOCK_SEQPACKET connection (the spawner's, the front end's): sending in handoff.c
+ * (the child sends with it too), receiving and spawning in remote.c. */
 #define TSR_REMOTE_MAXFDS 16
 struct iovec;
 int tsr_send_iov_fds(int sock, struct iovec *iov, int n, const int *fds, int nfds);

@@ -43,25 +43,6 @@ union fdbuf {
   struct cmsghdr align;
 };
 
-/* sendmsg of iov[0..n) with `nfds` fds attached. 0 or -errno. */
-int tsr_send_iov_fds(int sock, struct iovec *iov, int n, const int *fds, int nfds) {
-  union fdbuf u;
-  memset(&u, 0, sizeof u);
-  struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-  if (nfds > 0) {
-    m.msg_control = u.buf;
-    m.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-    memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)nfds);
-  }
-  ssize_t r;
-  do r = sendmsg(sock, &m, MSG_NOSIGNAL);
-  while (r < 0 && errno == EINTR);
-  return r < 0 ? -errno : 0;
-}
 
 /* recvmsg of one record into buf (at most len bytes) and up to TSR_REMOTE_MAXFDS fds (close-on-exec).
  * The record's size, 0 at EOF, or -errno; a truncated record or fd list is -EMSGSIZE (fds closed). */
