@@ -65,23 +65,13 @@ int tsr_wait_go(int fd) {
 /* Sends record `type` for op `index`, then `fd` alone in a record of its own (SCM_RIGHTS), then waits
  * for the parent's go: 0; -1 when the parent is gone; 1 when sendmsg failed (errno says why). */
 int tsr_hand_fd(int sock, uint32_t type, int32_t index, int fd) {
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } u;
-  memset(&u, 0, sizeof u);
   char byte = 'F';
   struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &fd, sizeof fd);
   if (tsr_send(sock, type, index, 0, 0, NULL) < 0) return -1;
-  ssize_t n;
-  do n = sendmsg(sock, &m, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  if (n != 1) return 1;
+  int r = tsr_send_iov_fds(sock, &iov, 1, &fd, 1);
+  if (r < 0) {
+    errno = -r;
+    return 1;
+  }
   return tsr_wait_go(sock);
 }
