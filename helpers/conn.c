@@ -1,7 +1,6 @@
 /* conn.c — parent side of the hand-offs (handoff.c): records with fds on the sync socket, the start
  * connection with its hook points, waits with a timeout. Each returns -errno on failure. */
 #include <errno.h>
-#include <poll.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdint.h>
@@ -17,14 +16,12 @@
 
 #include "plan.h"
 
-static int wait_readable(int fd, int timeout_ms) {
+/* Before a blocking read of `fd`: wait up to timeout_ms for it to be readable; 0, -ETIMEDOUT or -errno.
+ * timeout_ms < 0 returns 0 at once (the blocking read itself waits). */
+int tsr_wait_readable(int fd, int timeout_ms) {
   if (timeout_ms < 0) return 0;
-  struct pollfd pfd = {.fd = fd, .events = POLLIN};
-  int n;
-  do n = poll(&pfd, 1, timeout_ms);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) return -errno;
-  return n == 0 ? -ETIMEDOUT : 0;
+  int r = tsrunc_poll_in(fd, timeout_ms);
+  return r < 0 ? r : r == 0 ? -ETIMEDOUT : 0;
 }
 
 /* recvmsg of up to `len` bytes; the fds that came with them go to fds[0..maxfds) (close-on-exec, the
@@ -59,7 +56,7 @@ static int recv_with_fds(int fd, void *buf, size_t len, int32_t *fds, int maxfds
 /* One child -> parent record (struct tsr_msg) with the fds it carries: its size, 0 at EOF,
  * -ETIMEDOUT, or -errno. */
 TSR_API int tsrunc_recv_fds(int fd, uint8_t *buf, size_t len, int timeout_ms, int32_t *fds, int maxfds) {
-  int r = wait_readable(fd, timeout_ms);
+  int r = tsr_wait_readable(fd, timeout_ms);
   return r < 0 ? r : recv_with_fds(fd, buf, len, fds, maxfds);
 }
 
@@ -135,7 +132,7 @@ TSR_API int tsrunc_conn_next(int fd, int32_t *out, int32_t *fds, int maxfds, cha
 /* Waits up to timeout_ms (< 0: for ever) for the process behind a pidfd to exit and reaps it:
  * (signal << 16) | code as tsrunc_wait, -ETIMEDOUT (the process is left alone), or -errno. */
 TSR_API int tsrunc_wait_timeout(int pidfd, int timeout_ms) {
-  int r = wait_readable(pidfd, timeout_ms);
+  int r = tsr_wait_readable(pidfd, timeout_ms);
   if (r < 0) return r;
   siginfo_t si;
   memset(&si, 0, sizeof si);
@@ -202,7 +199,7 @@ TSR_API int tsrunc_dgram_bind(const char *path) {
 
 /* One datagram into buf: its size, -ETIMEDOUT, or -errno. */
 TSR_API int tsrunc_dgram_recv(int fd, uint8_t *buf, size_t len, int timeout_ms) {
-  int r = wait_readable(fd, timeout_ms);
+  int r = tsr_wait_readable(fd, timeout_ms);
   if (r < 0) return r;
   ssize_t n;
   do n = recv(fd, buf, len, 0);

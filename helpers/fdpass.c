@@ -2,7 +2,6 @@
  * child sends over the sync socket, and hand it to a seccomp agent at linux.seccomp.listenerPath
  * together with the container's state (runtime-spec "seccomp notify" protocol). -errno on failure. */
 #include <errno.h>
-#include <poll.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -13,12 +12,8 @@
 
 /* One record carrying exactly one fd (SCM_RIGHTS): the fd (close-on-exec), or -errno. */
 TSR_API int tsrunc_recv_fd(int sock, int timeout_ms) {
-  struct pollfd pfd = {.fd = sock, .events = POLLIN};
-  int n;
-  do n = poll(&pfd, 1, timeout_ms);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) return -errno;
-  if (n == 0) return -ETIMEDOUT;
+  int n = tsr_wait_readable(sock, timeout_ms);
+  if (n < 0) return n;
   union {
     char buf[CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;

@@ -2,7 +2,6 @@
  * start barrier's `start` side, pidfds, flock, errno names. Each returns -errno on failure, so the
  * TypeScript side never has to read errno across the FFI. */
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -25,14 +24,8 @@ TSR_API int tsrunc_go(int fd) {
 /* One child -> parent record (struct tsr_msg) into buf: its size, 0 at EOF, -ETIMEDOUT, or -errno.
  * timeout_ms < 0 waits for ever. */
 TSR_API int tsrunc_recv(int fd, uint8_t *buf, size_t len, int timeout_ms) {
-  if (timeout_ms >= 0) {
-    struct pollfd pfd = {.fd = fd, .events = POLLIN};
-    int n;
-    do n = poll(&pfd, 1, timeout_ms);
-    while (n < 0 && errno == EINTR);
-    if (n < 0) return -errno;
-    if (n == 0) return -ETIMEDOUT;
-  }
+  int n = tsr_wait_readable(fd, timeout_ms);
+  if (n < 0) return n;
   ssize_t r;
   do r = recv(fd, buf, len, 0);
   while (r < 0 && errno == EINTR);

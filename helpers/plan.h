@@ -156,6 +156,11 @@ static inline const char *tsr_str(const struct tsr_plan *p, uint64_t slot) {
 /* child.c */
 _Noreturn void tsr_child_main(struct tsr_plan *p);
 
+/* server.c / conn.c (parent side): wait for `fd` to be readable. tsrunc_poll_in: 1, 0 after timeout_ms
+ * (< 0: for ever), or -errno; tsr_wait_readable: 0, -ETIMEDOUT, or -errno, and no wait when timeout_ms < 0. */
+int tsrunc_poll_in(int fd, int timeout_ms);
+int tsr_wait_readable(int fd, int timeout_ms);
+
 /* spawn.c (parent side): clone the child for a plan; out = [pid, pidfd, sync fd, bad op index, step]. */
 int tsrunc_spawn(const uint8_t *buf, size_t len, int32_t *out);
 int tsr_spawn(const uint8_t *buf, size_t len, int32_t *out, int sibling);

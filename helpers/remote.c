@@ -11,7 +11,6 @@
  * and the sync fd. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,10 +113,6 @@ static int remote_spawn(int sock, uint32_t type, const uint8_t *plan, size_t len
   int r = tsr_send_iov_fds(sock, iov, 2, sent, nfds);
   if (r < 0) return r;
 
-  struct pollfd pfd = {.fd = sock, .events = POLLIN};
-  do r = poll(&pfd, 1, -1);
-  while (r < 0 && errno == EINTR);
-  if (r < 0) return -errno;
   struct remote_reply rep;
   int got[TSR_REMOTE_MAXFDS], ngot = 0;
   ssize_t n = tsr_recv_record(sock, &rep, sizeof rep, got, &ngot);
@@ -183,11 +178,7 @@ reply:
  * it. The child's pid; 0 at EOF (the runtime hung up); -EPROTO for a record that is not a request;
  * -errno otherwise. For spawners that have nothing else on the connection. */
 TSR_API int tsrunc_spawner_serve_one(int sock) {
-  struct pollfd pfd = {.fd = sock, .events = POLLIN};
   int r;
-  do r = poll(&pfd, 1, -1);
-  while (r < 0 && errno == EINTR);
-  if (r < 0) return -errno;
   ssize_t size;
   do size = recv(sock, NULL, 0, MSG_PEEK | MSG_TRUNC);
   while (size < 0 && errno == EINTR);
