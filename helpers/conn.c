@@ -24,32 +24,44 @@ int tsr_wait_readable(int fd, int timeout_ms) {
   return r < 0 ? r : r == 0 ? -ETIMEDOUT : 0;
 }
 
-/* recvmsg of up to `len` bytes; the fds that came with them go to fds[0..maxfds) (close-on-exec, the
- * rest -1; extra ones are closed). The byte count, 0 at EOF, or -errno. */
-static int recv_with_fds(int fd, void *buf, size_t len, int32_t *fds, int maxfds) {
+/* recvmsg of one record into buf (at most len bytes); the fds that came with it go to fds[0..maxfds)
+ * (close-on-exec; extra ones, and any beyond TSR_REMOTE_MAXFDS, are closed), their count to *nfds and
+ * the record's msg_flags (MSG_TRUNC, MSG_CTRUNC) to *flags. The byte count, 0 at EOF, or -errno. */
+ssize_t tsr_recvmsg_fds(int sock, void *buf, size_t len, int *fds, int maxfds, int *nfds, int *flags) {
   union {
-    char buf[CMSG_SPACE(sizeof(int) * 16)];
+    char buf[CMSG_SPACE(sizeof(int) * TSR_REMOTE_MAXFDS)];
     struct cmsghdr align;
   } u;
   memset(&u, 0, sizeof u);
-  for (int k = 0; k < maxfds; k++) fds[k] = -1;
+  *nfds = 0;
+  *flags = 0;
   struct iovec iov = {.iov_base = buf, .iov_len = len};
   struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
   ssize_t r;
-  do r = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
+  do r = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
   while (r < 0 && errno == EINTR);
-  if (r < 0) return errno == ECONNRESET ? 0 : -errno;
-  int got = 0;
+  if (r < 0) return -errno;
   for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
     if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
     size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
     for (size_t k = 0; k < n; k++) {
       int f;
       memcpy(&f, CMSG_DATA(cm) + k * sizeof(int), sizeof f);
-      if (got < maxfds) fds[got++] = f;
+      if (*nfds < maxfds) fds[(*nfds)++] = f;
       else close(f);
     }
   }
+  *flags = m.msg_flags;
+  return r;
+}
+
+/* A child record and its fds into fds[0..maxfds) (the rest -1). The byte count, 0 at EOF (or when the
+ * child's end was reset), or -errno. */
+static int recv_with_fds(int fd, void *buf, size_t len, int32_t *fds, int maxfds) {
+  for (int k = 0; k < maxfds; k++) fds[k] = -1;
+  int got, flags;
+  ssize_t r = tsr_recvmsg_fds(fd, buf, len, fds, maxfds, &got, &flags);
+  if (r == -ECONNRESET) return 0;
   return (int)r;
 }
 

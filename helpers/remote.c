@@ -37,35 +37,12 @@ struct remote_reply {
   int32_t out[5];
 };
 
-union fdbuf {
-  char buf[CMSG_SPACE(sizeof(int) * TSR_REMOTE_MAXFDS)];
-  struct cmsghdr align;
-};
-
-
 /* recvmsg of one record into buf (at most len bytes) and up to TSR_REMOTE_MAXFDS fds (close-on-exec).
  * The record's size, 0 at EOF, or -errno; a truncated record or fd list is -EMSGSIZE (fds closed). */
 ssize_t tsr_recv_record(int sock, void *buf, size_t len, int *fds, int *nfds) {
-  union fdbuf u;
-  memset(&u, 0, sizeof u);
-  struct iovec iov = {.iov_base = buf, .iov_len = len};
-  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-  ssize_t r;
-  do r = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
-  while (r < 0 && errno == EINTR);
-  if (r < 0) return -errno;
-  *nfds = 0;
-  for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
-    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
-    int n = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-    for (int k = 0; k < n; k++) {
-      int fd;
-      memcpy(&fd, CMSG_DATA(cm) + sizeof(int) * (size_t)k, sizeof fd);
-      if (*nfds < TSR_REMOTE_MAXFDS) fds[(*nfds)++] = fd;
-      else close(fd);
-    }
-  }
-  if (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+  int flags;
+  ssize_t r = tsr_recvmsg_fds(sock, buf, len, fds, TSR_REMOTE_MAXFDS, nfds, &flags);
+  if (r >= 0 && (flags & (MSG_TRUNC | MSG_CTRUNC))) {
     for (int k = 0; k < *nfds; k++) close(fds[k]);
     *nfds = 0;
     return -EMSGSIZE;
