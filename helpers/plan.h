@@ -231,6 +231,7 @@ struct iovec;
 int tsr_send_iov_fds(int sock, struct iovec *iov, int n, const int *fds, int nfds);
 ssize_t tsr_recvmsg_fds(int sock, void *buf, size_t len, int *fds, int maxfds, int *nfds, int *flags); /* conn.c */
 ssize_t tsr_recv_record(int sock, void *buf, size_t len, int *fds, int *nfds);
+ssize_t tsr_recv_record_alloc(int sock, size_t max, uint8_t **buf, int *fds, int *nfds);
 int tsrunc_spawner_handle(int sock, const uint8_t *msg, size_t len, const int *fds, int nfds);
 
 /* A failed syscall inside an op: remember which, return its errno. */

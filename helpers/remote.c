@@ -108,6 +108,26 @@ static int remote_spawn(int sock, uint32_t type, const uint8_t *plan, size_t len
   return rep.r;
 }
 
+/* The next record on `sock`, whatever its size up to `max`, in a buffer malloc'ed for it (*buf, which the
+ * caller frees) with its fds: the record's size; 0 at EOF or for an empty record; -EMSGSIZE over `max`;
+ * -ENOMEM; or -errno. *buf is NULL unless the size is > 0. */
+ssize_t tsr_recv_record_alloc(int sock, size_t max, uint8_t **buf, int *fds, int *nfds) {
+  *buf = NULL;
+  *nfds = 0;
+  ssize_t size;
+  do size = recv(sock, NULL, 0, MSG_PEEK | MSG_TRUNC);
+  while (size < 0 && errno == EINTR);
+  if (size < 0) return -errno;
+  if (size == 0) return 0;
+  if ((size_t)size > max) return -EMSGSIZE;
+  uint8_t *b = malloc((size_t)size + 1);
+  if (!b) return -ENOMEM;
+  ssize_t n = tsr_recv_record(sock, b, (size_t)size + 1, fds, nfds);
+  if (n <= 0) free(b);
+  else *buf = b;
+  return n;
+}
+
 /* Spawner side, for a request record already received (msg/len, with its fds): install the fds, spawn,
  * reply. Returns the child's pid, or -errno when it could not spawn (the runtime was told why) or could
  * not reply. Closes every fd of the request. */
@@ -156,20 +176,11 @@ reply:
  * -errno otherwise. For spawners that have nothing else on the connection. */
 TSR_API int tsrunc_spawner_serve_one(int sock) {
   int r;
-  ssize_t size;
-  do size = recv(sock, NULL, 0, MSG_PEEK | MSG_TRUNC);
-  while (size < 0 && errno == EINTR);
-  if (size < 0) return -errno;
-  if (size == 0) return 0; /* EOF (an empty record is no request either) */
-  if ((size_t)size > REMOTE_MAXLEN + sizeof(struct remote_req)) return -EMSGSIZE;
-  uint8_t *buf = malloc((size_t)size + 1);
-  if (!buf) return -ENOMEM;
-  int fds[TSR_REMOTE_MAXFDS], nfds = 0;
-  ssize_t n = tsr_recv_record(sock, buf, (size_t)size + 1, fds, &nfds);
-  if (n <= 0) {
-    free(buf);
-    return n == 0 ? 0 : (int)n;
-  }
+  uint8_t *buf;
+  int fds[TSR_REMOTE_MAXFDS], nfds;
+  /* EOF, and an empty record (no request either), are 0. */
+  ssize_t n = tsr_recv_record_alloc(sock, REMOTE_MAXLEN + sizeof(struct remote_req), &buf, fds, &nfds);
+  if (n <= 0) return (int)n;
   r = tsrunc_spawner_handle(sock, buf, (size_t)n, fds, nfds);
   free(buf);
   return r;

@@ -384,19 +384,12 @@ static int converse(int sock) {
       }
     }
     if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-    ssize_t size;
-    do size = recv(sock, NULL, 0, MSG_PEEK | MSG_TRUNC);
-    while (size < 0 && errno == EINTR);
-    if (size <= 0) {
-      if (!accepted) return -1; /* it closed before taking the call: nothing happened, go direct */
-      server_lost(held);
-    }
-    uint8_t *buf = malloc((size_t)size + 1);
-    if (!buf) die("out of memory");
-    int fds[TSR_REMOTE_MAXFDS], nfds = 0;
-    ssize_t n = tsr_recv_record(sock, buf, (size_t)size + 1, fds, &nfds);
+    uint8_t *buf;
+    int fds[TSR_REMOTE_MAXFDS], nfds;
+    ssize_t n = tsr_recv_record_alloc(sock, SIZE_MAX, &buf, fds, &nfds);
+    if (n == -ENOMEM) die("out of memory");
     if (n < (ssize_t)sizeof(uint32_t)) {
-      if (!accepted) return -1;
+      if (!accepted) return -1; /* it closed before taking the call: nothing happened, go direct */
       server_lost(held);
     }
     uint32_t type;
